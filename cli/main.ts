@@ -1,0 +1,87 @@
+// The eventfleet command line: one entry point for every role and tool (ARCHITECTURE.md §3).
+import { Command, CommanderError } from "commander";
+import { version } from "../shared/version.ts";
+import { notYet } from "./not-yet.ts";
+import { registerRoleCommands } from "./role-commands.ts";
+import { registerSchemaCommands } from "./schema-commands.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("eventfleet")
+    .description(
+      "eventfleet: an event-driven worker fleet: orders on AWS SNS/SQS, device telemetry on Azure Event Hubs and Cosmos DB",
+    )
+    .version(version, "-V, --version")
+    .showHelpAfterError("(add --help for usage)")
+    .configureHelp({ sortSubcommands: false })
+    // Usage errors exit 2 (like bad configuration); subcommands inherit this from the root.
+    .exitOverride();
+
+  registerRoleCommands(program);
+
+  const infra = program
+    .command("infra")
+    .description("cloud resources: create, verify, and the permissions each role needs");
+  infra
+    .command("apply")
+    .description("create or verify every topic, queue, DLQ, subscription, container and database")
+    .option("--dry-run", "only say what would be created or updated")
+    .action(notYet("infra apply", 2));
+  infra
+    .command("policy")
+    .description("print least-privilege AWS IAM and Azure role assignments per role")
+    .action(notYet("infra policy", 2));
+
+  const dlq = program.command("dlq").description("SQS dead-letter queues of the order workers");
+  dlq.command("stats").description("depth of every DLQ").action(notYet("dlq stats", 8));
+  dlq
+    .command("peek")
+    .description("show dead letters of one worker")
+    .argument("<worker>")
+    .action(notYet("dlq peek", 8));
+  dlq
+    .command("redrive")
+    .description("move dead letters back to their queue")
+    .argument("<worker>")
+    .action(notYet("dlq redrive", 8));
+
+  const deadletter = program
+    .command("deadletter")
+    .description("device events that could not be ingested (Storage Queue)");
+  deadletter
+    .command("stats")
+    .description("how many dead letters, by reason")
+    .action(notYet("deadletter stats", 5));
+  deadletter.command("peek").description("show dead letters").action(notYet("deadletter peek", 5));
+  deadletter
+    .command("replay")
+    .description("re-validate and write dead letters")
+    .action(notYet("deadletter replay", 5));
+
+  const simulate = program.command("simulate").description("load and demo traffic");
+  simulate.command("orders").description("place orders through the API").action(notYet("simulate orders", 4));
+  simulate
+    .command("devices")
+    .description("send device events to Event Hubs")
+    .action(notYet("simulate devices", 5));
+
+  program
+    .command("dev")
+    .description("the whole system on local emulators, one command (Ctrl-C stops it)")
+    .option("--emulators-only", "start and provision only the emulators")
+    .action(notYet("dev", 2));
+
+  program.command("emulator").description("local emulators of cloud services");
+
+  registerSchemaCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 1 ? 2 : error.exitCode);
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+// The long-running roles: `eventfleet api`, `relay`, `worker <name>`. Each loads only its own component.
+import { Argument, Option, type Command } from "commander";
+import { notYet } from "./not-yet.ts";
+
+/** Worker name → how to run it. Each module's `main()` runs the role until SIGTERM. */
+const workers: Record<string, () => Promise<void>> = {
+  inventory: notYet("worker inventory", 8),
+  shipment: notYet("worker shipment", 8),
+  notification: notYet("worker notification", 8),
+  "device-ingest": notYet("worker device-ingest", 5),
+};
+
+export function registerRoleCommands(program: Command): void {
+  program
+    .command("api")
+    .description("order API on :8080 (management :9464); runs the outbox relay too unless --relay=off")
+    .addOption(
+      new Option("--relay <mode>", "run the outbox relay in this process")
+        .choices(["on", "off"])
+        .default("on"),
+    )
+    .action(notYet("api", 4));
+
+  program
+    .command("relay")
+    .description("outbox relay alone: Redis outbox stream → SNS (scale it apart from the API)")
+    .action(notYet("relay", 4));
+
+  program
+    .command("worker")
+    .description("run one worker until SIGTERM")
+    .addArgument(new Argument("<name>", "which worker").choices(Object.keys(workers)))
+    .action(async (name: string) => {
+      const run = workers[name];
+      if (run) await run();
+    });
+}

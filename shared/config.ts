@@ -1,0 +1,131 @@
+// Configuration from environment variables: declared once per variable, parsed with zod, fatal when wrong.
+import { z } from "zod";
+
+/** One environment variable: how it is parsed, what it means, and what a wrong value should be told. */
+export interface EnvVar<T> {
+  readonly schema: z.ZodType<T>;
+  /** What a valid value looks like, said to the operator when the value is wrong or missing. */
+  readonly expects: string;
+  readonly description: string;
+  /** The value used when the variable is unset (documented in the README table). */
+  readonly default?: string;
+  /** A secret's value is never echoed in an error or a log. */
+  readonly secret?: boolean;
+}
+
+export type EnvSpec = Record<string, EnvVar<unknown>>;
+export type ConfigOf<S extends EnvSpec> = { [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
+
+export function envVar<T>(schema: z.ZodType<T>, meta: Omit<EnvVar<T>, "schema">): EnvVar<T> {
+  return { schema, ...meta };
+}
+
+/** A configuration value is missing or wrong; the message is one line naming the variable, the value and the fix. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.variable = variable;
+  }
+}
+
+function shown(value: string | undefined, secret: boolean | undefined): string {
+  if (value === undefined) return "nothing (unset)";
+  if (secret) return "a value (hidden: secret)";
+  const text = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return JSON.stringify(text);
+}
+
+/**
+ * Parses every variable of `spec` from `env`. Empty strings count as unset, so `FOO=` falls back to the default.
+ * Throws a ConfigError for the first variable that is missing or invalid.
+ */
+export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(spec)) {
+    const raw = env[name] === "" ? undefined : env[name];
+    const value = raw ?? variable.default;
+    const result = variable.schema.safeParse(value);
+    if (!result.success) {
+      throw new ConfigError(
+        name,
+        `${name}: got ${shown(raw, variable.secret)}, expected ${variable.expects}` +
+          (raw === undefined ? ` (set ${name})` : ""),
+      );
+    }
+    out[name] = result.data;
+  }
+  return out as ConfigOf<S>;
+}
+
+// ---- Value types shared by several roles -------------------------------------------------------------
+
+const urlWithProtocols = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  });
+
+export const schemas = {
+  url: (protocols = ["http:", "https:"]) => urlWithProtocols(protocols),
+  port: z.coerce.number().int().min(0).max(65535),
+  positiveInt: z.coerce.number().int().positive(),
+  nonNegativeInt: z.coerce.number().int().min(0),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/),
+  boolean: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
+};
+
+/** Every long-running process: logging, management port, shutdown budget, environment prefix. */
+export const processEnv = {
+  LOG_LEVEL: envVar(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), {
+    expects: "one of fatal, error, warn, info, debug, trace, silent",
+    description: "Log level (JSON logs to stdout; pretty when stdout is a terminal).",
+    default: "info",
+  }),
+  MANAGEMENT_PORT: envVar(schemas.port, {
+    expects: "a port number 0-65535 (0 picks a free port)",
+    description: "Port of the management server: /metrics, /healthz, /readyz.",
+    default: "9464",
+  }),
+  SHUTDOWN_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description: "Budget to finish or release in-flight work after SIGTERM/SIGINT before exiting.",
+    default: "25000",
+  }),
+  EVENTFLEET_ENV: envVar(schemas.name, {
+    expects: "a lowercase name of letters, digits and dashes (at most 41 characters), such as dev or prod",
+    description: "Environment prefix of every resource name (`<env>-inventory`, `<env>-orders`, …).",
+    default: "dev",
+  }),
+} satisfies EnvSpec;
+
+export const redisEnv = {
+  REDIS_URL: envVar(urlWithProtocols(["redis:", "rediss:"]), {
+    expects: "a redis:// or rediss:// URL, such as redis://127.0.0.1:6379",
+    description: "Redis holding orders, the outbox stream, stock, idempotency keys and processed markers.",
+    default: "redis://127.0.0.1:6379",
+  }),
+} satisfies EnvSpec;
+
+export const awsEnv = {
+  AWS_REGION: envVar(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/), {
+    expects: "an AWS region such as eu-west-1",
+    description: "AWS region of the SNS topic and SQS queues.",
+    default: "us-east-1",
+  }),
+  AWS_ENDPOINT_URL: envVar(urlWithProtocols(["http:", "https:"]).optional(), {
+    expects: "an http(s) URL such as http://127.0.0.1:4566 (local emulators only; leave unset for AWS)",
+    description: "SNS/SQS endpoint override for local emulators; passed to every AWS client explicitly.",
+  }),
+} satisfies EnvSpec;
+
+/** SQS queue URLs: a worker's own queue and DLQ, all of them for the dlq tool. */
+export const queueUrlVar = (what: string) =>
+  envVar(urlWithProtocols(["http:", "https:"]), {
+    expects: "an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
+    description: `URL of the ${what}.`,
+  });
