@@ -12,11 +12,15 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The npm-ca secret is for TLS-inspecting proxies: used for this step only, never stored in a layer.
+# Then drop what Node never loads: type declarations, source maps, the browser/react-native builds.
 RUN --mount=type=secret,id=npm-ca \
     --mount=type=cache,target=/root/.npm,sharing=locked \
     if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi; \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn \
-    && rm -rf node_modules/.package-lock.json
+    && rm -rf node_modules/.package-lock.json \
+    && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete \
+    && find node_modules/@azure -mindepth 3 -maxdepth 3 -type d \( -path '*/dist/browser' -o -path '*/dist/react-native' \) \
+       -prune -exec rm -rf {} +
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
@@ -50,8 +54,7 @@ COPY --from=deps /app/node_modules ./node_modules
 # .dockerignore admits only package*.json and bin/ cli/ api/ workers/ shared/ dev/ (no tests).
 COPY . ./
 RUN ln -s /app/bin/eventfleet.js /usr/local/bin/eventfleet \
-    && if [ -f bin/eventfleet.js ]; then chmod 0755 bin/eventfleet.js; fi \
-    && chmod -R a+rX,go-w /app
+    && if [ -f bin/eventfleet.js ]; then chmod 0755 bin/eventfleet.js; fi
 
 USER 10001:10001
 EXPOSE 8080 9464
