@@ -1,0 +1,340 @@
+// The order store in Redis: orders with status, version and history, the outbox stream, and stock per SKU.
+//
+// Every state change is one Lua script (this folder's *.lua), so an order and the events announcing it are
+// written together or not at all; the relay (api/outbox-relay.ts) is the one way those events reach SNS.
+//
+// Usage (API and workers alike):
+//   const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
+//   await store.createOrder({ order, event });                       // order.placed, in the API
+//   const r = await store.transition(orderId, {                      // in a worker
+//     allowedFrom: ["ACKNOWLEDGED"], to: "INVENTORY_RESERVED",
+//     history: { stage: "INVENTORY_RESERVED", detail: { items } },
+//     events: [newCloudEvent({ type: "inventory.reserved", ... })], // orderversion is stamped in when absent
+//   });
+//   if (!r.applied && r.reason === "wrong_state" && r.order.status === "INVENTORY_RESERVED") { /* duplicate */ }
+//   await store.appendHistory(orderId, { stage: "NOTIFIED", detail: { event: "order.shipped" } });
+//   await store.appendToOutbox([event]);                             // an event with no order change
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import type { CloudEventEnvelope } from "../events/cloudevent.ts";
+import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
+import { orderKeys, type OrderKeys } from "./order-keys.ts";
+import { STOCK_FIELDS, stockKey } from "./stock-keys.ts";
+
+/**
+ * Where each status may come from: status only moves forward (ARCHITECTURE.md §1). A transition's
+ * `allowedFrom` is narrowed to these, so no caller can move an order backwards by mistake.
+ */
+export const FORWARD_FROM: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  ACKNOWLEDGED: [],
+  INVENTORY_RESERVED: ["ACKNOWLEDGED"],
+  REJECTED: ["ACKNOWLEDGED"],
+  SHIPPED: ["INVENTORY_RESERVED"],
+  CANCELLED: ["ACKNOWLEDGED", "INVENTORY_RESERVED"],
+};
+
+/** Statuses after which nothing changes any more. */
+export const FINAL_STATUSES: readonly OrderStatus[] = ["REJECTED", "SHIPPED", "CANCELLED"];
+
+/** One line of an order's history: what happened, when, and the order's version after it. */
+export interface OrderHistoryEntry {
+  /** The status the order moved to, or a stage without a status change such as `NOTIFIED`. */
+  stage: string;
+  /** ISO 8601 time of the stage. */
+  at: string;
+  /** Set on entries written by a status change. */
+  status?: OrderStatus;
+  /** The order's version after this entry (stamped in by the store). */
+  version: number;
+  /** The CloudEvent that caused or announced this stage, when there is one. */
+  eventId?: string;
+  /** Small, non-secret facts about the stage (carrier, missing SKUs, webhook status, reason...). */
+  detail?: Record<string, unknown>;
+}
+
+/** What a caller gives for a history entry; `at` defaults to now, `version` is stamped in by the store. */
+export interface HistoryInput {
+  stage?: string;
+  at?: Date | string;
+  eventId?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** An order as stored: the placed order's data plus its state. */
+export interface OrderRecord extends OrderPlacedData {
+  status: OrderStatus;
+  version: number;
+  updatedAt: string;
+  history: OrderHistoryEntry[];
+}
+
+/** A CloudEvent to append to the outbox; its JSON is published unchanged as the SNS message. */
+export type OutboxEvent = CloudEventEnvelope;
+
+export interface CreateOrderInput {
+  /** The order's data, exactly as the `order.placed` event carries it. */
+  order: OrderPlacedData;
+  /** The `order.placed` CloudEvent. */
+  event: OutboxEvent;
+  /** Makes the create idempotent per principal and key (the API's Idempotency-Key header). */
+  idempotency?: {
+    principal: string;
+    key: string;
+    /** A hash of the request; the same key with another fingerprint is a conflict. */
+    fingerprint: string;
+    /** What to answer to a replay of the request (stored as given). */
+    response: string;
+    ttlSeconds: number;
+  };
+}
+
+export type CreateOrderResult =
+  { outcome: "created" } | { outcome: "replay"; response: string } | { outcome: "conflict" };
+
+export interface TransitionInput {
+  /** Statuses the order may be in for this change to apply (narrowed to FORWARD_FROM[to]). */
+  allowedFrom: readonly OrderStatus[];
+  to: OrderStatus;
+  /** Apply only when the order still has this version (optimistic concurrency). */
+  expectedVersion?: number;
+  /** The history entry; `stage` defaults to `to`. */
+  history?: HistoryInput;
+  /** Events appended to the outbox in the same step; those without `orderversion` get the new version. */
+  events?: readonly OutboxEvent[];
+}
+
+export type TransitionResult =
+  | { applied: true; order: OrderRecord }
+  | { applied: false; reason: "not_found"; order: undefined }
+  | { applied: false; reason: "wrong_state" | "stale_version"; order: OrderRecord };
+
+export type AppendHistoryResult =
+  { applied: true; order: OrderRecord } | { applied: false; reason: "not_found"; order: undefined };
+
+export interface StockLevel {
+  sku: string;
+  available: number;
+  reserved: number;
+}
+
+export interface OrderStoreOptions {
+  /** EVENTFLEET_ENV: the key prefix `ef:<env>:`. */
+  env: string;
+}
+
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+const SCRIPTS = {
+  efOrderCreate: "order-create.lua",
+  efOrderTransition: "order-transition.lua",
+  efOrderAppendHistory: "order-append-history.lua",
+  efOutboxAppend: "outbox-append.lua",
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+
+const scriptSources = new Map<ScriptName, string>();
+function scriptSource(name: ScriptName): string {
+  let source = scriptSources.get(name);
+  if (source === undefined) {
+    source = readFileSync(new URL(SCRIPTS[name], import.meta.url), "utf8");
+    scriptSources.set(name, source);
+  }
+  return source;
+}
+
+/** Outbox stream entry fields: the relay publishes `event` with SNS attributes `type` and `traceparent`. */
+function outboxArgs(event: OutboxEvent): string[] {
+  return [JSON.stringify(event), event.type, event.traceparent ?? "", event.id];
+}
+
+/** Same as outboxArgs plus whether the script stamps the order version into the event. */
+function versionedOutboxArgs(event: OutboxEvent): string[] {
+  return [...outboxArgs(event), event.orderversion === undefined ? "1" : "0"];
+}
+
+function historyJson(
+  input: HistoryInput,
+  fallbackStage: string,
+  status?: OrderStatus,
+  version?: number,
+): string {
+  const at = input.at instanceof Date ? input.at.toISOString() : (input.at ?? new Date().toISOString());
+  // Without `version` here, the script appends it as the last field (so the object is never empty).
+  return JSON.stringify({
+    stage: input.stage ?? fallbackStage,
+    at,
+    ...(status ? { status } : {}),
+    ...(input.eventId ? { eventId: input.eventId } : {}),
+    ...(input.detail ? { detail: input.detail } : {}),
+    ...(version !== undefined ? { version } : {}),
+  });
+}
+
+function pairsToObject(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+function toRecord(hash: Record<string, string>, history: readonly string[]): OrderRecord | undefined {
+  if (hash.status === undefined || hash.data === undefined) return undefined;
+  const data = JSON.parse(hash.data) as OrderPlacedData;
+  return {
+    ...data,
+    status: hash.status as OrderStatus,
+    version: Number(hash.version),
+    updatedAt: hash.updatedAt ?? data.placedAt,
+    history: history.map((line) => JSON.parse(line) as OrderHistoryEntry),
+  };
+}
+
+/** The order store. One per process (it defines its scripts on the Redis client it is given). */
+export class OrderStore {
+  readonly keys: OrderKeys;
+  readonly #redis: Redis;
+  readonly #env: string;
+
+  constructor(redis: Redis, options: OrderStoreOptions) {
+    this.#redis = redis;
+    this.#env = options.env;
+    this.keys = orderKeys(options.env);
+    // defineCommand sends EVALSHA and falls back to EVAL once, so each script is loaded once per server.
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      redis.defineCommand(name, { lua: scriptSource(name) });
+    }
+  }
+
+  #script(name: ScriptName): ScriptCommand {
+    const command = (this.#redis as unknown as Record<ScriptName, ScriptCommand>)[name];
+    return command.bind(this.#redis);
+  }
+
+  /**
+   * Writes a new order (ACKNOWLEDGED, version 1, history `ACKNOWLEDGED`) and its `order.placed` event in one
+   * step. With `idempotency`, a request seen before under the same key answers `replay` (same fingerprint) or
+   * `conflict` (another fingerprint) and writes nothing.
+   */
+  async createOrder(input: CreateOrderInput): Promise<CreateOrderResult> {
+    const { order, event, idempotency } = input;
+    const keys = [this.keys.order(order.orderId), this.keys.history(order.orderId), this.keys.outbox];
+    if (idempotency) keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
+    const reply = (await this.#script("efOrderCreate")(
+      keys.length,
+      ...keys,
+      JSON.stringify(order),
+      order.placedAt,
+      historyJson({ at: order.placedAt, eventId: event.id }, "ACKNOWLEDGED", "ACKNOWLEDGED", 1),
+      ...outboxArgs(event),
+      idempotency?.fingerprint ?? "",
+      idempotency?.response ?? "",
+      idempotency?.ttlSeconds ?? 0,
+    )) as [string, string?];
+    switch (reply[0]) {
+      case "created":
+        return { outcome: "created" };
+      case "replay":
+        return { outcome: "replay", response: reply[1] ?? "" };
+      case "conflict":
+        return { outcome: "conflict" };
+      default:
+        throw new Error(`order ${order.orderId} already exists (order ids must be fresh uuids)`);
+    }
+  }
+
+  /** The order with its history, or undefined when unknown. */
+  async getOrder(orderId: string): Promise<OrderRecord | undefined> {
+    const [hash, history] = await Promise.all([
+      this.#redis.hgetall(this.keys.order(orderId)),
+      this.#redis.lrange(this.keys.history(orderId), 0, -1),
+    ]);
+    return toRecord(hash, history);
+  }
+
+  /**
+   * Moves the order to `to` when its status is in `allowedFrom` (and FORWARD_FROM[to]) and, if given, its
+   * version is `expectedVersion`: status, version+1, history entry and events in one Lua script.
+   * Not applied: `not_found`; `wrong_state` (includes "already there": check `order.status === to` to spot a
+   * duplicate delivery); `stale_version`.
+   */
+  async transition(orderId: string, input: TransitionInput): Promise<TransitionResult> {
+    const allowed = input.allowedFrom.filter((from) => FORWARD_FROM[input.to].includes(from));
+    const events = input.events ?? [];
+    const reply = (await this.#script("efOrderTransition")(
+      3,
+      this.keys.order(orderId),
+      this.keys.history(orderId),
+      this.keys.outbox,
+      // An empty list can never match, which is what a backwards transition deserves.
+      allowed.length > 0 ? allowed.join(",") : "-",
+      input.to,
+      input.expectedVersion ?? "",
+      historyJson(input.history ?? {}, input.to, input.to),
+      new Date().toISOString(),
+      events.length,
+      ...events.flatMap(versionedOutboxArgs),
+    )) as [string, unknown, string[]];
+    const [outcome, hash, history] = reply;
+    if (outcome === "not_found") return { applied: false, reason: "not_found", order: undefined };
+    const order = toRecord(pairsToObject(hash), history);
+    if (!order) return { applied: false, reason: "not_found", order: undefined };
+    if (outcome === "applied") return { applied: true, order };
+    return { applied: false, reason: outcome as "wrong_state" | "stale_version", order };
+  }
+
+  /**
+   * Adds a history entry without changing status or version (e.g. `NOTIFIED`), plus optional outbox events,
+   * in one step. `entry.stage` is required here.
+   */
+  async appendHistory(
+    orderId: string,
+    entry: HistoryInput & { stage: string },
+    events: readonly OutboxEvent[] = [],
+  ): Promise<AppendHistoryResult> {
+    const reply = (await this.#script("efOrderAppendHistory")(
+      3,
+      this.keys.order(orderId),
+      this.keys.history(orderId),
+      this.keys.outbox,
+      historyJson(entry, entry.stage),
+      events.length,
+      ...events.flatMap(versionedOutboxArgs),
+    )) as [string, unknown, string[]];
+    const order = reply[0] === "applied" ? toRecord(pairsToObject(reply[1]), reply[2]) : undefined;
+    return order ? { applied: true, order } : { applied: false, reason: "not_found", order: undefined };
+  }
+
+  /** Appends CloudEvents to the outbox (published by the relay in order). Returns the stream entry ids. */
+  async appendToOutbox(events: readonly OutboxEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    return (await this.#script("efOutboxAppend")(
+      1,
+      this.keys.outbox,
+      events.length,
+      ...events.flatMap(outboxArgs),
+    )) as string[];
+  }
+
+  /** Stock of a SKU; an unknown SKU has 0 available and 0 reserved. */
+  async getStock(sku: string): Promise<StockLevel> {
+    const [available, reserved] = await this.#redis.hmget(
+      stockKey(this.#env, sku),
+      STOCK_FIELDS.available,
+      STOCK_FIELDS.reserved,
+    );
+    return { sku, available: Number(available ?? 0), reserved: Number(reserved ?? 0) };
+  }
+
+  /** Sets the units available for reservation; reservations already held stay as they are. */
+  async setAvailable(sku: string, available: number): Promise<StockLevel> {
+    const key = stockKey(this.#env, sku);
+    const [, fields] = (await this.#redis
+      .multi()
+      .hset(key, STOCK_FIELDS.available, available)
+      .hmget(key, STOCK_FIELDS.available, STOCK_FIELDS.reserved)
+      .exec()) as [[Error | null, unknown], [Error | null, (string | null)[]]];
+    if (fields[0]) throw fields[0];
+    const [a, r] = fields[1];
+    return { sku, available: Number(a ?? 0), reserved: Number(r ?? 0) };
+  }
+}
