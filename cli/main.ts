@@ -2,6 +2,8 @@
 import { Command, CommanderError } from "commander";
 import { version } from "../shared/version.ts";
 import { notYet } from "./not-yet.ts";
+import { registerDevCommands } from "./dev-commands.ts";
+import { registerInfraCommands } from "./infra-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
 
@@ -18,18 +20,7 @@ export function buildProgram(): Command {
 
   registerRoleCommands(program);
 
-  const infra = program
-    .command("infra")
-    .description("cloud resources: create, verify, and the permissions each role needs");
-  infra
-    .command("apply")
-    .description("create or verify every topic, queue, DLQ, subscription, container and database")
-    .option("--dry-run", "only say what would be created or updated")
-    .action(notYet("infra apply", 2));
-  infra
-    .command("policy")
-    .description("print least-privilege AWS IAM and Azure role assignments per role")
-    .action(notYet("infra policy", 2));
+  registerInfraCommands(program);
 
   const dlq = program.command("dlq").description("SQS dead-letter queues of the order workers");
   dlq.command("stats").description("depth of every DLQ").action(notYet("dlq stats", 8));
@@ -64,11 +55,7 @@ export function buildProgram(): Command {
     .description("send device events to Event Hubs")
     .action(notYet("simulate devices", 5));
 
-  program
-    .command("dev")
-    .description("the whole system on local emulators, one command (Ctrl-C stops it)")
-    .option("--emulators-only", "start and provision only the emulators")
-    .action(notYet("dev", 2));
+  registerDevCommands(program);
 
   program.command("emulator").description("local emulators of cloud services");
 
@@ -77,6 +64,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `eventfleet ... | head` closes our stdout early: that is not an error worth a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

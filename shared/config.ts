@@ -129,3 +129,71 @@ export const queueUrlVar = (what: string) =>
     expects: "an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
     description: `URL of the ${what}.`,
   });
+
+const optionalUrl = (protocols: string[], expects: string, description: string) =>
+  envVar(urlWithProtocols(protocols).optional(), { expects, description });
+
+export const storageEnv = {
+  STORAGE_CONNECTION_STRING: envVar(z.string().includes("AccountName=").optional(), {
+    expects: "an Azure Storage connection string (DefaultEndpointsProtocol=...;AccountName=...;...)",
+    description: "Storage account for checkpoints and dead letters (local); or use STORAGE_ACCOUNT_URL.",
+    secret: true,
+  }),
+  STORAGE_ACCOUNT_URL: optionalUrl(
+    ["https:", "http:"],
+    "a blob endpoint URL such as https://<account>.blob.core.windows.net",
+    "Storage account blob URL, used with workload identity instead of a connection string.",
+  ),
+} satisfies EnvSpec;
+
+export const cosmosEnv = {
+  COSMOS_ENDPOINT: optionalUrl(
+    ["https:", "http:"],
+    "a Cosmos DB endpoint such as https://<account>.documents.azure.com:443/",
+    "Cosmos DB account endpoint.",
+  ),
+  COSMOS_KEY: envVar(z.string().min(1).optional(), {
+    expects: "a Cosmos DB account key (local); leave unset for workload identity",
+    description: "Cosmos DB key (local emulator); unset in AKS, where workload identity is used.",
+    secret: true,
+  }),
+  COSMOS_DATABASE: envVar(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/)
+      .optional(),
+    {
+      expects: "a Cosmos database id (letters, digits, '-', '_')",
+      description: "Cosmos database; defaults to `<EVENTFLEET_ENV>-eventfleet`.",
+    },
+  ),
+} satisfies EnvSpec;
+
+export const eventHubEnv = {
+  EVENTHUB_CONNECTION_STRING: envVar(z.string().includes("Endpoint=sb://").optional(), {
+    expects:
+      "an Event Hubs connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...)",
+    description: "Event Hubs namespace connection string (local); or use EVENTHUB_NAMESPACE.",
+    secret: true,
+  }),
+  EVENTHUB_NAMESPACE: envVar(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/)
+      .optional(),
+    {
+      expects: "a fully qualified namespace such as <ns>.servicebus.windows.net (lowercase)",
+      description: "Event Hubs namespace, used with workload identity instead of a connection string.",
+    },
+  ),
+  EVENTHUB_NAME: envVar(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,255}$/), {
+    expects: "a lowercase Event Hub name",
+    description: "The Event Hub devices send telemetry to.",
+    default: "telemetry",
+  }),
+  EVENTHUB_CONSUMER_GROUP: envVar(z.string().min(1).max(50), {
+    expects: "a consumer group name",
+    description: "Consumer group of the device-ingest replicas.",
+    default: "device-ingest",
+  }),
+} satisfies EnvSpec;

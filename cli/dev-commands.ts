@@ -1,0 +1,110 @@
+// `eventfleet dev`: the whole system on local emulators in one command; Ctrl-C stops all of it.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+
+const STOP_BUDGET_MS = 10_000;
+
+async function roleStatus(url: string, deadlineMs: number): Promise<string> {
+  const deadline = Date.now() + deadlineMs;
+  let last = "starting";
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return "ready";
+      last = `not ready: ${await response.text()}`;
+    } catch {
+      last = "starting";
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}
+
+export function registerDevCommands(program: Command): void {
+  program
+    .command("dev")
+    .description("the whole system on local emulators, one command (Ctrl-C stops it)")
+    .option(
+      "--emulators-only",
+      "start and provision only the emulators (run roles yourself from .eventfleet/stack.env)",
+    )
+    .option(
+      "--any-ports",
+      "take free ports instead of the standard ones (4566, 10000, 8081, 5672, 6379, 8080, 9464...)",
+    )
+    .option("--state-dir <dir>", "where stack.env and the logs go", ".eventfleet")
+    .option("--env <name>", "EVENTFLEET_ENV prefix of the resources", "dev")
+    .action(
+      async (options: { emulatorsOnly?: boolean; anyPorts?: boolean; stateDir: string; env: string }) => {
+        const { startStack } = await import("../dev/stack/stack.ts");
+        const root = resolve(import.meta.dirname, "..");
+        const out = (line: string) => process.stdout.write(`${line}\n`);
+        out("eventfleet dev: starting the emulators…");
+        let stack: Awaited<ReturnType<typeof startStack>>;
+        try {
+          stack = await startStack({
+            root,
+            stateDir: resolve(options.stateDir),
+            standardPorts: !options.anyPorts,
+            emulatorsOnly: options.emulatorsOnly ?? false,
+            envName: options.env,
+            progress: (line) => out(`  ${line}`),
+          });
+        } catch (error) {
+          process.stderr.write(
+            `eventfleet dev: the stack did not start: ${(error as Error).message}\n` +
+              `  logs: ${resolve(options.stateDir, "logs")}; redis-server missing? run \`make system-deps\` (as root)\n`,
+          );
+          process.exit(1);
+        }
+
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          out(`\neventfleet dev: ${signal}: stopping every process…`);
+          const timer = setTimeout(() => {
+            process.stderr.write("eventfleet dev: stop budget exceeded; processes were killed\n");
+            process.exit(1);
+          }, STOP_BUDGET_MS);
+          void stack.stop().then(() => {
+            clearTimeout(timer);
+            out("eventfleet dev: stopped");
+            process.exit(0);
+          });
+        };
+        process.on("SIGINT", () => stop("SIGINT"));
+        process.on("SIGTERM", () => stop("SIGTERM"));
+
+        const statuses = await Promise.all(
+          stack.roles.map(async (r) => [r, await roleStatus(r.managementUrl, 30_000)] as const),
+        );
+        out("");
+        out("eventfleet is running on local emulators:");
+        for (const emulator of stack.emulators) out(`  ${emulator.name.padEnd(36)} ${emulator.where}`);
+        for (const [role, status] of statuses) {
+          out(
+            `  ${`role ${role.name}`.padEnd(36)} ${role.managementUrl}/metrics  (${status}, pid ${role.process.pid})`,
+          );
+        }
+        if (stack.roles.length === 0) out("  (no roles started: --emulators-only, or none is built yet)");
+        out("");
+        out(`endpoints: ${stack.envFile}  (load them with: set -a; . ${stack.envFile}; set +a)`);
+        out(`logs:      ${resolve(options.stateDir, "logs")}`);
+        if (stack.env.API_URL) {
+          out("try:");
+          out(
+            `  curl -si -X POST ${stack.env.API_URL}/v1/orders -H 'content-type: application/json' -d ` +
+              `'{"customerId":"c-1","currency":"EUR","items":[{"sku":"SKU-1","quantity":1,"unitPriceCents":1999}],` +
+              `"shippingAddress":{"name":"Ada","line1":"1 Main St","city":"Berlin","postalCode":"10115","country":"DE"},` +
+              `"contact":{"email":"ada@example.com"}}'`,
+          );
+          out(`  curl -s ${stack.env.API_URL}/v1/orders/<id from the Location header>`);
+        }
+        if (stack.env.EVENTHUB_CONNECTION_STRING) {
+          out(`  npx eventfleet simulate devices --devices 10 --rate 50 --count 500 --invalid-ratio 0.05`);
+        }
+        out("Ctrl-C stops everything.");
+      },
+    );
+}

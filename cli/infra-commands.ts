@@ -1,0 +1,60 @@
+// `eventfleet infra apply [--dry-run]` and `infra policy`: create or verify resources; print least privilege.
+import type { Command } from "commander";
+import { loadConfigOrExit } from "../shared/role-process.ts";
+
+export function registerInfraCommands(program: Command): void {
+  const infra = program
+    .command("infra")
+    .description("cloud resources: create, verify, and the permissions each role needs");
+
+  infra
+    .command("apply")
+    .description(
+      "create or verify the SNS topic, SQS queues + DLQs + subscriptions, blob containers, storage queue, Cosmos database; " +
+        "verify the Event Hub. Idempotent: a second run creates nothing.",
+    )
+    .option("--dry-run", "only say what would be created or updated")
+    .option("--no-aws", "leave AWS alone")
+    .option("--no-azure", "leave Azure alone")
+    .option(
+      "--env-out <file>",
+      "also write the resulting resource variables (queue URLs, topic ARN) as KEY=value lines",
+    )
+    .action(async (options: { dryRun?: boolean; aws: boolean; azure: boolean; envOut?: string }) => {
+      const { applyInfra, infraEnv, resourceEnv } = await import("../shared/topology/infra-apply.ts");
+      const { formatApplyResult } = await import("../shared/topology/apply-report.ts");
+      const config = loadConfigOrExit(infraEnv);
+      try {
+        const outcome = await applyInfra(config, {
+          dryRun: options.dryRun ?? false,
+          aws: options.aws,
+          azure: options.azure,
+          report: (result) => process.stdout.write(`${formatApplyResult(result)}\n`),
+        });
+        if (options.envOut && !options.dryRun) {
+          const { writeFile } = await import("node:fs/promises");
+          const lines = Object.entries(resourceEnv(outcome)).map(([k, v]) => `${k}=${v}`);
+          await writeFile(options.envOut, `${lines.join("\n")}\n`);
+        }
+      } catch (error) {
+        process.stderr.write(`eventfleet infra apply failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+
+  infra
+    .command("policy")
+    .description("print the least-privilege AWS IAM policy (JSON) and Azure role assignments of every role")
+    .option("--account-id <id>", "AWS account id to put in ARNs", "<account-id>")
+    .option("--role <name>", "only this role (substring match)")
+    .action(async (options: { accountId: string; role?: string }) => {
+      const { infraEnv, topologyOf } = await import("../shared/topology/infra-apply.ts");
+      const { rolePolicies } = await import("../shared/topology/infra-policy.ts");
+      const config = loadConfigOrExit(infraEnv);
+      const policies = rolePolicies(topologyOf(config), {
+        region: config.AWS_REGION,
+        accountId: options.accountId,
+      }).filter((p) => !options.role || p.role.includes(options.role));
+      process.stdout.write(`${JSON.stringify(policies, null, 2)}\n`);
+    });
+}

@@ -1,0 +1,137 @@
+// `infra apply`: the whole topology against whatever clouds are configured, one reported line per resource.
+import { z } from "zod";
+import { awsEnv, cosmosEnv, envVar, eventHubEnv, processEnv, storageEnv, type ConfigOf } from "../config.ts";
+import {
+  createCosmosClient,
+  createEventHubProducer,
+  createSnsClient,
+  createSqsClient,
+  createStorageClients,
+} from "../cloud-clients.ts";
+import type { ApplyReporter } from "./apply-report.ts";
+import { applyAws, type AwsResources } from "./aws-apply.ts";
+import { applyCosmos, applyStorage, verifyEventHub } from "./azure-apply.ts";
+import { buildTopology, type Topology } from "./topology.ts";
+
+export const infraEnv = {
+  EVENTFLEET_ENV: processEnv.EVENTFLEET_ENV,
+  ...awsEnv,
+  SQS_MAX_RECEIVE_COUNT: envVar(z.coerce.number().int().min(1).max(1000), {
+    expects: "an integer 1-1000",
+    description: "Receives of a message before SQS moves it to the worker's DLQ.",
+    default: "5",
+  }),
+  SQS_VISIBILITY_TIMEOUT_SECONDS: envVar(z.coerce.number().int().min(0).max(43_200), {
+    expects: "an integer number of seconds 0-43200",
+    description: "Default visibility timeout of the worker queues (workers extend it for long handlers).",
+    default: "30",
+  }),
+  ...storageEnv,
+  ...cosmosEnv,
+  ...eventHubEnv,
+};
+
+export type InfraConfig = ConfigOf<typeof infraEnv>;
+
+export interface ApplyOutcome {
+  topology: Topology;
+  aws?: AwsResources;
+  eventHubPartitions?: string[];
+}
+
+export function topologyOf(config: InfraConfig): Topology {
+  return buildTopology({
+    env: config.EVENTFLEET_ENV,
+    maxReceiveCount: config.SQS_MAX_RECEIVE_COUNT,
+    visibilityTimeoutSeconds: config.SQS_VISIBILITY_TIMEOUT_SECONDS,
+    ...(config.COSMOS_DATABASE ? { cosmosDatabase: config.COSMOS_DATABASE } : {}),
+    eventHubName: config.EVENTHUB_NAME,
+    consumerGroup: config.EVENTHUB_CONSUMER_GROUP,
+  });
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  report: ApplyReporter;
+  /** Which clouds to touch; Azure parts are skipped anyway when their endpoint is not configured. */
+  aws?: boolean;
+  azure?: boolean;
+}
+
+export async function applyInfra(config: InfraConfig, options: ApplyOptions): Promise<ApplyOutcome> {
+  const topology = topologyOf(config);
+  const dryRun = options.dryRun ?? false;
+  const base = { topology, dryRun, report: options.report };
+  const outcome: ApplyOutcome = { topology };
+
+  if (options.aws !== false) {
+    const sns = createSnsClient(config);
+    const sqs = createSqsClient(config);
+    try {
+      outcome.aws = await applyAws({ ...base, sns, sqs });
+    } finally {
+      sns.destroy();
+      sqs.destroy();
+    }
+  }
+  if (options.azure === false) return outcome;
+
+  if (config.STORAGE_CONNECTION_STRING || config.STORAGE_ACCOUNT_URL) {
+    const storage = createStorageClients(config);
+    await applyStorage(base, storage.blob, storage.queue);
+  } else {
+    options.report({
+      kind: "storage",
+      name: "(blob containers, storage queue)",
+      action: "skipped",
+      detail: "set STORAGE_CONNECTION_STRING or STORAGE_ACCOUNT_URL",
+    });
+  }
+  if (config.COSMOS_ENDPOINT) {
+    const cosmos = createCosmosClient({
+      COSMOS_ENDPOINT: config.COSMOS_ENDPOINT,
+      COSMOS_KEY: config.COSMOS_KEY,
+    });
+    try {
+      await applyCosmos(base, cosmos);
+    } finally {
+      cosmos.dispose();
+    }
+  } else {
+    options.report({
+      kind: "cosmos",
+      name: topology.cosmos.database,
+      action: "skipped",
+      detail: "set COSMOS_ENDPOINT",
+    });
+  }
+  if (config.EVENTHUB_CONNECTION_STRING || config.EVENTHUB_NAMESPACE) {
+    outcome.eventHubPartitions = (await verifyEventHub(base, createEventHubProducer(config))).partitionIds;
+  } else {
+    options.report({
+      kind: "event hub",
+      name: topology.eventHub.name,
+      action: "skipped",
+      detail: "set EVENTHUB_CONNECTION_STRING or EVENTHUB_NAMESPACE",
+    });
+  }
+  return outcome;
+}
+
+/** The environment variables a role needs to find what apply made (what `.eventfleet/stack.env` holds). */
+export function resourceEnv(outcome: ApplyOutcome): Record<string, string> {
+  const env: Record<string, string> = {
+    EVENTFLEET_ENV: outcome.topology.env,
+    COSMOS_DATABASE: outcome.topology.cosmos.database,
+    EVENTHUB_NAME: outcome.topology.eventHub.name,
+    EVENTHUB_CONSUMER_GROUP: outcome.topology.eventHub.consumerGroup,
+  };
+  if (outcome.aws) {
+    env.ORDERS_TOPIC_ARN = outcome.aws.topicArn;
+    for (const [worker, queue] of Object.entries(outcome.aws.queues)) {
+      env[`${worker.toUpperCase()}_QUEUE_URL`] = queue.url;
+      env[`${worker.toUpperCase()}_DLQ_URL`] = queue.dlqUrl;
+    }
+  }
+  return env;
+}
