@@ -1,0 +1,67 @@
+// One event hub: its partitions, consumer groups, receiver ownership and where sends go.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_CONSUMER_GROUP } from "./options.ts";
+import type { HubOptions } from "./options.ts";
+import { PartitionFile } from "./partition-file.ts";
+import { partitionForKey } from "./partition-key.ts";
+import { PartitionLog } from "./partition-log.ts";
+import type { Retention } from "./partition-log.ts";
+import { ReceiverOwnership } from "./receiver-ownership.ts";
+
+export class EventHub {
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly partitions: readonly PartitionLog[];
+  private readonly consumerGroups: Set<string>;
+  private readonly ownership = new Map<string, ReceiverOwnership>();
+  private roundRobin = 0;
+
+  constructor(options: HubOptions, retention: Retention, dataDir: string | undefined) {
+    this.name = options.name;
+    this.createdAt = new Date();
+    // Consumer group names are case-insensitive in the service.
+    this.consumerGroups = new Set(
+      [DEFAULT_CONSUMER_GROUP, ...(options.consumerGroups ?? [])].map((group) => group.toLowerCase()),
+    );
+    const hubDir = dataDir === undefined ? undefined : join(dataDir, options.name);
+    if (hubDir) mkdirSync(hubDir, { recursive: true });
+    this.partitions = Array.from({ length: options.partitions }, (_, index) => {
+      if (!hubDir) return new PartitionLog(String(index), retention);
+      const { file, events } = PartitionFile.open(join(hubDir, `${index}.log`));
+      return new PartitionLog(String(index), retention, file, events);
+    });
+  }
+
+  hasConsumerGroup(name: string): boolean {
+    return this.consumerGroups.has(name.toLowerCase());
+  }
+
+  partition(id: string): PartitionLog | undefined {
+    return /^\d+$/.test(id) ? this.partitions[Number(id)] : undefined;
+  }
+
+  /** Where a send goes: the partition key's partition, else the next one round robin. */
+  route(partitionKey: string | undefined): PartitionLog {
+    const count = this.partitions.length;
+    const index =
+      partitionKey !== undefined ? partitionForKey(partitionKey, count) : this.roundRobin++ % count;
+    return this.partitions[index]!;
+  }
+
+  receiversOf(consumerGroup: string, partitionId: string): ReceiverOwnership {
+    const key = `${consumerGroup.toLowerCase()}/${partitionId}`;
+    let ownership = this.ownership.get(key);
+    if (!ownership) {
+      ownership = new ReceiverOwnership(
+        `${this.name}/ConsumerGroups/${consumerGroup}/Partitions/${partitionId}`,
+      );
+      this.ownership.set(key, ownership);
+    }
+    return ownership;
+  }
+
+  close(): void {
+    for (const partition of this.partitions) partition.close();
+  }
+}
