@@ -1,0 +1,91 @@
+// Environment variables of `eventfleet api` and `eventfleet relay`, each with its default and why.
+import { z } from "zod";
+import { awsEnv, envVar, redisEnv, schemas, type EnvSpec } from "../shared/config.ts";
+
+const AUTH_MODES = ["none", "apikey", "jwt"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** The order API (the relay's variables come on top unless `--relay=off`). */
+export const apiEnv = {
+  ...redisEnv,
+  API_PORT: envVar(schemas.port, {
+    expects: "a port number 0-65535",
+    description: "Port of the order API (HTTP).",
+    default: "8080",
+  }),
+  AUTH_MODE: envVar(z.enum(AUTH_MODES), {
+    expects: "one of none, apikey, jwt",
+    description:
+      "How callers authenticate: none (local default; everyone has every scope), apikey (X-Api-Key), jwt (Bearer).",
+    default: "none",
+  }),
+  API_KEYS: envVar(z.string().optional(), {
+    expects: 'a JSON array such as [{"name":"shop","sha256":"<64 hex>","scopes":["orders:write"]}]',
+    description:
+      "AUTH_MODE=apikey: the accepted keys as SHA-256 hex hashes, each with a name (the principal) and scopes.",
+    secret: true,
+  }),
+  API_KEYS_FILE: envVar(z.string().optional(), {
+    expects: "a path to a file holding the API_KEYS JSON (a mounted secret)",
+    description: "AUTH_MODE=apikey: read the keys from this file instead of API_KEYS (re-read on change).",
+  }),
+  JWT_JWKS_URL: envVar(schemas.url().optional(), {
+    expects: "an http(s) URL of a JSON Web Key Set",
+    description: "AUTH_MODE=jwt: where the signing keys of the issuer are published.",
+  }),
+  JWT_ISSUER: envVar(z.string().min(1).optional(), {
+    expects: "the exact `iss` of accepted tokens",
+    description: "AUTH_MODE=jwt: the issuer tokens must name.",
+  }),
+  JWT_AUDIENCE: envVar(z.string().min(1).optional(), {
+    expects: "the `aud` accepted tokens must contain",
+    description: "AUTH_MODE=jwt: the audience tokens must name.",
+  }),
+  JWT_SCOPE_CLAIM: envVar(z.string().min(1), {
+    expects: "a claim name such as scope or scp",
+    description: "AUTH_MODE=jwt: the claim holding scopes (a space-separated string or an array).",
+    default: "scope",
+  }),
+  RATE_LIMIT_PER_SECOND: envVar(z.coerce.number().min(0), {
+    expects: "a number of requests per second (0 turns rate limiting off)",
+    description: "Sustained requests per second allowed per principal (token bucket in Redis).",
+    default: "50",
+  }),
+  RATE_LIMIT_BURST: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of requests",
+    description: "Requests a principal may send at once before the per-second rate applies.",
+    default: "100",
+  }),
+  IDEMPOTENCY_TTL_SECONDS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of seconds",
+    description: "How long an Idempotency-Key is remembered (24 h by default, as clients retry for a day).",
+    default: "86400",
+  }),
+} satisfies EnvSpec;
+
+/** The outbox relay, alone or inside the API process. */
+export const relayEnv = {
+  ...redisEnv,
+  ...awsEnv,
+  ORDERS_TOPIC_ARN: envVar(z.string().regex(/^arn:aws[a-z-]*:sns:[^:]+:[^:]+:[^:]+$/), {
+    expects: "an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:prod-orders",
+    description: "The SNS topic every order event is published to.",
+  }),
+  RELAY_CLAIM_IDLE_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description:
+      "An outbox entry read by a relay but not acknowledged for this long is taken over by another relay " +
+      "(the first one is presumed dead). Longer than a slow SNS call; shorter means faster recovery.",
+    default: "30000",
+  }),
+  RELAY_BATCH_SIZE: envVar(z.coerce.number().int().min(1).max(10), {
+    expects: "an integer 1-10 (SNS PublishBatch takes at most 10)",
+    description: "Outbox entries published per SNS PublishBatch call.",
+    default: "10",
+  }),
+  RELAY_STALL_AFTER_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description: "Readiness fails when the relay loop has not gone round for this long.",
+    default: "30000",
+  }),
+} satisfies EnvSpec;

@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto";
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import { Redis } from "ioredis";
+import { Registry } from "prom-client";
+import { createLogger } from "../shared/logger.ts";
+import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
+import { orderSubject } from "../shared/events/order-events.ts";
+import { OrderStore, type OutboxEvent } from "../shared/orders/order-store.ts";
+import { waitFor } from "../test/support/wait.ts";
+import { readOutboxBacklog } from "./outbox-backlog.ts";
+import { OutboxRelay, RELAY_GROUP } from "./outbox-relay.ts";
+import { createSnsClient } from "./sns-client.ts";
+import { startLocalFauxqs, type LocalFauxqs } from "./test-support/local-fauxqs.ts";
+import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
+import { QueueReader } from "./test-support/queue-reader.ts";
+
+const logger = createLogger({ role: "relay-test", level: "silent", pretty: false });
+
+function placedEvent(): OutboxEvent {
+  const orderId = randomUUID();
+  return newCloudEvent({
+    type: "order.placed",
+    source: "/test",
+    subject: orderSubject(orderId),
+    data: { orderId },
+    traceparent: newTraceparent(),
+  });
+}
+
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = found?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return Number(value?.value ?? 0);
+}
+
+void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
+  let redisServer: LocalRedis;
+  let fauxqs: LocalFauxqs;
+  let redis: Redis;
+  let sns: SNSClient;
+  const relays: OutboxRelay[] = [];
+  const readers: QueueReader[] = [];
+
+  before(async () => {
+    redisServer = await startLocalRedis();
+    fauxqs = await startLocalFauxqs(`r${randomUUID().slice(0, 8)}`);
+    redis = new Redis(redisServer.url);
+    sns = createSnsClient({ region: "us-east-1", endpoint: fauxqs.env.AWS_ENDPOINT_URL });
+  });
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((r) => r.stop()));
+    for (const reader of readers.splice(0)) reader.close();
+  });
+  after(async () => {
+    sns.destroy();
+    redis.disconnect();
+    await fauxqs.stop();
+    await redisServer.stop();
+  });
+
+  /** A fresh environment (own outbox stream), a relay on it, and a reader of the inventory queue. */
+  function setup(options: { claimIdleMs?: number; relays?: number; start?: boolean } = {}) {
+    const env = `t${randomUUID().slice(0, 8)}`;
+    const store = new OrderStore(redis, { env });
+    const registry = new Registry();
+    for (let i = 0; i < (options.relays ?? 1); i++) {
+      const relay = new OutboxRelay({
+        redis,
+        sns,
+        topicArn: fauxqs.env.ORDERS_TOPIC_ARN!,
+        env,
+        logger,
+        registry: i === 0 ? registry : new Registry(),
+        blockMs: 200,
+        claimIdleMs: options.claimIdleMs ?? 30_000,
+        trimIntervalMs: 100,
+        backoffMaxMs: 500,
+      });
+      relays.push(relay);
+      if (options.start !== false) relay.start();
+    }
+    // Earlier tests' events may still sit in the shared queue; each test looks only at its own ids.
+    const inventory = new QueueReader(fauxqs.env, fauxqs.env.INVENTORY_QUEUE_URL!);
+    readers.push(inventory);
+    return { env, store, registry, inventory };
+  }
+
+  const arrived = (reader: QueueReader, ids: string[], description: string) =>
+    waitFor(
+      async () => {
+        const seen = new Set((await reader.poll()).map((r) => String(r.body.id)));
+        return ids.every((id) => seen.has(id));
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description },
+    );
+
+  void test("publishes outbox events to SNS with type and traceparent attributes, acknowledges and trims them", async () => {
+    const { store, registry, inventory } = setup();
+    const events = Array.from({ length: 23 }, placedEvent);
+    await store.appendToOutbox(events);
+    await arrived(
+      inventory,
+      events.map((e) => e.id),
+      "all 23 events on the inventory queue",
+    );
+    const first = inventory.received.find((r) => r.body.id === events[0]!.id)!;
+    assert.deepEqual(first.body, events[0]);
+    assert.equal(first.attributes.type, "order.placed");
+    assert.equal(first.attributes.traceparent, events[0]!.traceparent);
+    await waitFor(async () => (await redis.xlen(store.keys.outbox)) === 0, {
+      description: "acknowledged entries trimmed off the stream",
+    });
+    assert.equal((await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged, 0);
+    assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "success" }), 23);
+    assert.equal(await metric(registry, "eventfleet_outbox_pending"), 0);
+  });
+
+  void test("an entry read by a relay that died before publishing is taken over and published", async () => {
+    const { store, inventory } = setup({ claimIdleMs: 300, start: false });
+    const [lost, later] = [placedEvent(), placedEvent()];
+    await store.appendToOutbox([lost]);
+    // The dead relay: it joined the group and read the entry, then vanished without publishing or XACK.
+    await redis.xgroup("CREATE", store.keys.outbox, RELAY_GROUP, "0", "MKSTREAM");
+    const read = await redis.xreadgroup(
+      "GROUP",
+      RELAY_GROUP,
+      "dead-relay",
+      "COUNT",
+      10,
+      "STREAMS",
+      store.keys.outbox,
+      ">",
+    );
+    assert.equal((read as [string, unknown[]][])[0]![1].length, 1);
+    await store.appendToOutbox([later]);
+    relays[0]!.start();
+    await arrived(inventory, [lost.id, later.id], "both events published");
+    await waitFor(
+      async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+      {
+        description: "nothing left pending",
+      },
+    );
+    const copies = inventory.received.filter((r) => r.body.id === lost.id);
+    assert.ok(copies.every((c) => JSON.stringify(c.body) === JSON.stringify(lost)));
+  });
+
+  void test("SNS down while events are written: the relay backs off and publishes every one once SNS is back", async () => {
+    const { store, registry, inventory } = setup();
+    await fauxqs.stop();
+    try {
+      const events = Array.from({ length: 15 }, placedEvent);
+      for (const event of events) await store.appendToOutbox([event]);
+      await waitFor(
+        async () => (await metric(registry, "eventfleet_relay_publishes_total", { outcome: "retry" })) > 0,
+        {
+          description: "the relay retrying while SNS is down",
+        },
+      );
+      const backlog = await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP);
+      assert.equal(backlog.unacknowledged, 15);
+      relays[0]!.checkHealthy();
+      await fauxqs.start();
+      await arrived(
+        inventory,
+        events.map((e) => e.id),
+        "all 15 events after SNS came back",
+      );
+      await waitFor(
+        async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+        { description: "outbox drained" },
+      );
+    } finally {
+      if (!fauxqs.server()) await fauxqs.start();
+    }
+  });
+
+  void test("several relays share the outbox and every event is published", async () => {
+    const { store, inventory } = setup({ relays: 3 });
+    const events = Array.from({ length: 60 }, placedEvent);
+    await Promise.all(events.map((e) => store.appendToOutbox([e])));
+    await arrived(
+      inventory,
+      events.map((e) => e.id),
+      "60 events from 3 relays",
+    );
+    const ours = inventory.received.filter((r) => events.some((e) => e.id === r.body.id));
+    assert.equal(ours.length, 60, "no duplicates when no relay died");
+  });
+});

@@ -1,0 +1,340 @@
+// The outbox relay: moves events from the Redis outbox stream to SNS, acknowledging each only once SNS has it.
+//
+// At-least-once: an entry is XACKed only after SNS accepted it, so a relay that dies between reading and
+// publishing leaves the entry pending; another relay takes it over after `claimIdleMs` (XAUTOCLAIM) and
+// publishes it again. A duplicate carries the same CloudEvent id, which consumers deduplicate on.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
+import type { Redis } from "ioredis";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { errorMessage } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { orderKeys } from "../shared/orders/order-keys.ts";
+import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
+import { isTransientSnsError } from "./sns-client.ts";
+
+export const RELAY_GROUP = "relay";
+
+export interface OutboxRelayOptions {
+  /** For acknowledgements, claims, trimming and metrics; the relay opens its own blocking reader from it. */
+  redis: Redis;
+  sns: SNSClient;
+  topicArn: string;
+  /** EVENTFLEET_ENV: which outbox stream. */
+  env: string;
+  logger: Logger;
+  registry: Registry;
+  /** Name of this relay in the consumer group; default `<hostname>-<pid>-<random>`, unique per process. */
+  consumer?: string;
+  /** Entries per PublishBatch (SNS allows at most 10). Default 10. */
+  batchSize?: number;
+  /** How long one XREADGROUP waits for new entries; bounds how quickly stop() returns. Default 1000 ms. */
+  blockMs?: number;
+  /** Pending this long on another relay → taken over (that relay is presumed dead). Default 30 000 ms. */
+  claimIdleMs?: number;
+  /** How often to trim acknowledged entries off the stream. Default 5000 ms. */
+  trimIntervalMs?: number;
+  /** First and longest pause after a failed publish or Redis error (doubling in between). Default 200 / 5000 ms. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** The loop not going round for this long makes `checkHealthy` fail. Default 30 000 ms. */
+  stallAfterMs?: number;
+}
+
+interface OutboxEntry {
+  streamId: string;
+  event: string;
+  type: string;
+  traceparent: string;
+  eventId: string;
+}
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+function toEntry([streamId, fields]: StreamEntry): OutboxEntry | { streamId: string; malformed: true } {
+  const map: Record<string, string> = {};
+  for (let i = 0; fields && i + 1 < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
+  if (!map.event || !map.type) return { streamId, malformed: true };
+  return {
+    streamId,
+    event: map.event,
+    type: map.type,
+    traceparent: map.traceparent ?? "",
+    eventId: map.eventId ?? "",
+  };
+}
+
+function relayMetrics(registry: Registry, backlog: () => Promise<void>) {
+  const pending = new Gauge({
+    name: "eventfleet_outbox_pending",
+    help: "Outbox entries not yet acknowledged as published to SNS (pending on a relay or not yet read).",
+    registers: [registry],
+    collect: backlog,
+  });
+  const oldestAge = new Gauge({
+    name: "eventfleet_outbox_oldest_age_seconds",
+    help: "Age of the oldest outbox entry not yet published to SNS (0 when none).",
+    registers: [registry],
+  });
+  const publishes = new Counter({
+    name: "eventfleet_relay_publishes_total",
+    help: "Outbox entries handed to SNS, by outcome: success, retry (will be retried), failed (rejected by SNS).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of ["success", "retry", "failed"]) publishes.inc({ outcome }, 0);
+  const duration = new Histogram({
+    name: "eventfleet_relay_publish_duration_seconds",
+    help: "Duration of one SNS PublishBatch call.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return { pending, oldestAge, publishes, duration };
+}
+
+export class OutboxRelay {
+  readonly consumer: string;
+  readonly #o: Required<Omit<OutboxRelayOptions, "consumer">>;
+  readonly #stream: string;
+  /** A connection of the relay's own, as XREADGROUP BLOCK holds it for up to blockMs. */
+  readonly #reader: Redis;
+  readonly #metrics: ReturnType<typeof relayMetrics>;
+  /** Entries this relay read but SNS has not accepted yet (they stay pending in Redis meanwhile). */
+  #retry: OutboxEntry[] = [];
+  #claimCursor = "0-0";
+  #lastClaimAt = 0;
+  #lastTrimAt = 0;
+  #lastLoopAt = Date.now();
+  #failures = 0;
+  #groupReady = false;
+  #running: Promise<void> | undefined;
+  readonly #stopping = new AbortController();
+
+  constructor(options: OutboxRelayOptions) {
+    this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.#o = {
+      batchSize: 10,
+      blockMs: 1000,
+      claimIdleMs: 30_000,
+      trimIntervalMs: 5000,
+      backoffInitialMs: 200,
+      backoffMaxMs: 5000,
+      stallAfterMs: 30_000,
+      ...options,
+    };
+    this.#stream = orderKeys(options.env).outbox;
+    this.#reader = options.redis.duplicate({ commandTimeout: this.#o.blockMs + 5000 });
+    this.#reader.on("error", () => {}); // reconnects by itself; the loop logs the failed reads
+    this.#metrics = relayMetrics(options.registry, async () => {
+      try {
+        const backlog = await readOutboxBacklog(this.#o.redis, this.#stream, RELAY_GROUP);
+        this.#metrics.pending.set(backlog.unacknowledged);
+        this.#metrics.oldestAge.set(backlog.oldestAgeSeconds);
+      } catch {
+        // Redis unreachable: keep the last values; readiness reports the outage.
+      }
+    });
+  }
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Stops reading; entries read but not yet published stay pending and are taken over by another relay. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#running;
+    this.#reader.disconnect();
+  }
+
+  /** Readiness: throws when the loop has not gone round within `stallAfterMs`. */
+  checkHealthy(): void {
+    const idleMs = Date.now() - this.#lastLoopAt;
+    if (idleMs > this.#o.stallAfterMs)
+      throw new Error(`relay loop stalled for ${Math.round(idleMs / 1000)} s`);
+  }
+
+  async #loop(): Promise<void> {
+    const { logger } = this.#o;
+    logger.info({ consumer: this.consumer, stream: this.#stream }, "outbox relay started");
+    while (!this.#stopping.signal.aborted) {
+      this.#lastLoopAt = Date.now();
+      try {
+        await this.#ensureGroup();
+        const batch = await this.#nextBatch();
+        if (batch.length > 0) await this.#publish(batch);
+        await this.#maybeTrim();
+        if (this.#retry.length === 0) this.#failures = 0;
+      } catch (error) {
+        this.#failures += 1;
+        logger.warn({ err: error, consumer: this.consumer }, `outbox relay: ${errorMessage(error)}`);
+      }
+      if (this.#failures > 0) await this.#backoff();
+    }
+    logger.info({ consumer: this.consumer, unpublished: this.#retry.length }, "outbox relay stopped");
+  }
+
+  async #backoff(): Promise<void> {
+    const { backoffInitialMs, backoffMaxMs } = this.#o;
+    const ms = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.#failures - 1, 20));
+    // Jitter spreads several relays' retries apart.
+    await sleep(ms / 2 + Math.random() * (ms / 2), undefined, { signal: this.#stopping.signal }).catch(
+      () => undefined,
+    );
+  }
+
+  async #ensureGroup(): Promise<void> {
+    if (this.#groupReady) return;
+    try {
+      // From id 0: entries written before any relay existed are published too.
+      await this.#o.redis.xgroup("CREATE", this.#stream, RELAY_GROUP, "0", "MKSTREAM");
+    } catch (error) {
+      if (!errorMessage(error).includes("BUSYGROUP")) throw error;
+    }
+    this.#groupReady = true;
+  }
+
+  /** Retries first, then entries abandoned by dead relays, then new entries (waiting up to blockMs). */
+  async #nextBatch(): Promise<OutboxEntry[]> {
+    const { batchSize } = this.#o;
+    const batch = this.#retry.splice(0, batchSize);
+    if (batch.length < batchSize && Date.now() - this.#lastClaimAt >= Math.min(1000, this.#o.claimIdleMs)) {
+      this.#lastClaimAt = Date.now();
+      batch.push(...(await this.#claim(batchSize - batch.length, new Set(batch.map((e) => e.streamId)))));
+    }
+    if (batch.length > 0) return batch;
+    const reply = await this.#reader.xreadgroup(
+      "GROUP",
+      RELAY_GROUP,
+      this.consumer,
+      "COUNT",
+      batchSize,
+      "BLOCK",
+      this.#o.blockMs,
+      "STREAMS",
+      this.#stream,
+      ">",
+    );
+    return this.#usable(reply?.[0]?.[1] ?? []);
+  }
+
+  async #claim(count: number, skip: Set<string>): Promise<OutboxEntry[]> {
+    const reply = (await this.#o.redis.xautoclaim(
+      this.#stream,
+      RELAY_GROUP,
+      this.consumer,
+      this.#o.claimIdleMs,
+      this.#claimCursor,
+      "COUNT",
+      count,
+    )) as [string, StreamEntry[], string[]?];
+    this.#claimCursor = reply[0];
+    const claimed = reply[1].filter(([id]) => !skip.has(id) && !this.#retry.some((e) => e.streamId === id));
+    if (claimed.length > 0) {
+      this.#o.logger.warn(
+        { consumer: this.consumer, entries: claimed.length },
+        "took over outbox entries left unacknowledged by another relay",
+      );
+    }
+    return this.#usable(claimed);
+  }
+
+  /** Entries that cannot be published ever (no event field) are logged and acknowledged, not retried forever. */
+  async #usable(entries: StreamEntry[]): Promise<OutboxEntry[]> {
+    const good: OutboxEntry[] = [];
+    for (const raw of entries) {
+      const entry = toEntry(raw);
+      if ("malformed" in entry) {
+        this.#o.logger.error(
+          { streamId: entry.streamId },
+          "dropping a malformed outbox entry (no event or type)",
+        );
+        this.#metrics.publishes.inc({ outcome: "failed" });
+        await this.#o.redis.xack(this.#stream, RELAY_GROUP, entry.streamId);
+      } else {
+        good.push(entry);
+      }
+    }
+    return good;
+  }
+
+  async #publish(batch: OutboxEntry[]): Promise<void> {
+    const { sns, topicArn, logger, redis } = this.#o;
+    const byId = new Map(batch.map((entry, i) => [`e${i}`, entry]));
+    const stopTimer = this.#metrics.duration.startTimer();
+    let response;
+    try {
+      response = await sns.send(
+        new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: [...byId].map(([id, entry]) => ({
+            Id: id,
+            Message: entry.event,
+            MessageAttributes: {
+              type: { DataType: "String", StringValue: entry.type },
+              // SNS refuses empty attribute values.
+              ...(entry.traceparent
+                ? { traceparent: { DataType: "String", StringValue: entry.traceparent } }
+                : {}),
+            },
+          })),
+        }),
+      );
+    } catch (error) {
+      this.#retry.unshift(...batch);
+      this.#metrics.publishes.inc({ outcome: "retry" }, batch.length);
+      const transient = isTransientSnsError(error);
+      logger[transient ? "warn" : "error"](
+        { err: error, entries: batch.length },
+        transient
+          ? `SNS unavailable, will retry: ${errorMessage(error)}`
+          : `SNS refused the batch (check ORDERS_TOPIC_ARN and permissions), will retry: ${errorMessage(error)}`,
+      );
+      throw new Error("publish failed", { cause: error });
+    } finally {
+      stopTimer();
+    }
+
+    const accepted = (response.Successful ?? []).flatMap((s) => {
+      const entry = s.Id ? byId.get(s.Id) : undefined;
+      return entry ? [entry] : [];
+    });
+    if (accepted.length > 0) {
+      await redis.xack(this.#stream, RELAY_GROUP, ...accepted.map((e) => e.streamId));
+      this.#metrics.publishes.inc({ outcome: "success" }, accepted.length);
+      for (const entry of accepted)
+        logger.debug(
+          { eventId: entry.eventId, type: entry.type, traceparent: entry.traceparent },
+          "published",
+        );
+    }
+    const failed = response.Failed ?? [];
+    for (const failure of failed) {
+      const entry = failure.Id ? byId.get(failure.Id) : undefined;
+      if (!entry) continue;
+      const log = { eventId: entry.eventId, type: entry.type, code: failure.Code, reason: failure.Message };
+      if (failure.SenderFault) {
+        // SNS will refuse this again right away: leave it pending, so it is retried only after claimIdleMs.
+        this.#metrics.publishes.inc({ outcome: "failed" });
+        logger.error(
+          log,
+          "SNS rejected an outbox entry; it stays pending and is retried after the claim idle time",
+        );
+      } else {
+        this.#metrics.publishes.inc({ outcome: "retry" });
+        logger.warn(log, "SNS failed an entry of the batch; retrying it");
+        this.#retry.push(entry);
+      }
+    }
+    if (this.#retry.length > 0) throw new Error(`${this.#retry.length} outbox entries await a retry`);
+  }
+
+  async #maybeTrim(): Promise<void> {
+    if (Date.now() - this.#lastTrimAt < this.#o.trimIntervalMs) return;
+    this.#lastTrimAt = Date.now();
+    const removed = await trimAcknowledged(this.#o.redis, this.#stream, RELAY_GROUP);
+    if (removed > 0) this.#o.logger.debug({ removed }, "trimmed acknowledged outbox entries");
+  }
+}
