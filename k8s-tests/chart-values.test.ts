@@ -1,0 +1,126 @@
+// Bad values are refused before anything reaches a cluster, with a message that names the value and the fix.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  CHART_DIR,
+  helm,
+  helmMissingReason,
+  NAMESPACE,
+  RELEASE,
+  renderError,
+  type Profile,
+} from "./support/chart.ts";
+
+const skip = helmMissingReason();
+
+interface Case {
+  why: string;
+  profile: Profile;
+  set: string[];
+  message: RegExp;
+}
+
+const CASES: Case[] = [
+  {
+    why: "a typo in a values key",
+    profile: "aws-only",
+    set: ["inventory.keda.minReplicaCont=1"],
+    message: /inventory\.keda: Additional property minReplicaCont is not allowed/,
+  },
+  {
+    why: "a string where a number belongs",
+    profile: "aws-only",
+    set: ["inventory.keda.queueLength=twenty"],
+    message: /inventory\.keda\.queueLength: Invalid type\. Expected: integer, given: string/,
+  },
+  {
+    why: "an uppercase Event Hubs namespace (KEDA's blobMetadata checkpoints are case-sensitive)",
+    profile: "azure-only",
+    set: ["azure.eventHubs.namespace=EfProd"],
+    message: /azure\.eventHubs\.namespace: Does not match pattern/,
+  },
+  {
+    why: "an uppercase Event Hub name",
+    profile: "azure-only",
+    set: ["azure.eventHubs.name=Telemetry"],
+    message: /azure\.eventHubs\.name: Does not match pattern/,
+  },
+  {
+    why: "more device-ingest replicas than partitions",
+    profile: "azure-only",
+    set: ["deviceIngest.keda.maxReplicaCount=9"],
+    message:
+      /deviceIngest\.keda\.maxReplicaCount \(9\) must not exceed azure\.eventHubs\.partitionCount \(8\)/,
+  },
+  {
+    why: "a grace period that does not cover the shutdown budget",
+    profile: "minimal",
+    set: ["terminationGracePeriodSeconds=20"],
+    message: /terminationGracePeriodSeconds \(20 s\) must be above shutdownTimeoutMs \(25000 ms\)/,
+  },
+  {
+    why: "an unknown pull policy",
+    profile: "minimal",
+    set: ["image.pullPolicy=Sometimes"],
+    message:
+      /image\.pullPolicy: image\.pullPolicy must be one of the following: "Always", "IfNotPresent", "Never"/,
+  },
+  {
+    why: "an environment name that cannot prefix resource names",
+    profile: "minimal",
+    set: ["environment=Prod_1"],
+    message: /environment: Does not match pattern/,
+  },
+  {
+    why: "no AWS account",
+    profile: "minimal",
+    set: ["aws.accountId="],
+    message: /aws\.accountId is required when aws\.enabled=true/,
+  },
+  {
+    why: "no Redis URL and no secret",
+    profile: "minimal",
+    set: ["redis.url="],
+    message: /REDIS_URL: set redis\.url, or put REDIS_URL in the Secret named by existingSecret/,
+  },
+  {
+    why: "no outbox relay at all",
+    profile: "minimal",
+    set: ["api.relay=false"],
+    message: /no outbox relay: set api\.relay=true or relay\.enabled=true/,
+  },
+  {
+    why: "KEDA on SQS without an IRSA role for the worker",
+    profile: "aws-only",
+    set: ["aws.roleArn="],
+    message: /shipment: KEDA scales it with the worker's own IRSA role/,
+  },
+  {
+    why: "Workload Identity without a client id",
+    profile: "azure-only",
+    set: ["azure.clientId="],
+    message: /azure\.clientId \(the managed identity's client id\) is required/,
+  },
+  {
+    why: "a malformed image digest",
+    profile: "minimal",
+    set: ["image.digest=sha256:abc"],
+    message: /image\.digest: Does not match pattern/,
+  },
+];
+
+void describe("values rejected with a clear message", { skip }, () => {
+  for (const c of CASES) {
+    void test(`${c.why}: ${c.set.join(" ")}`, async () => {
+      assert.match(await renderError(c.profile, c.set), c.message);
+    });
+  }
+
+  void test("KEDA enabled on a cluster without the KEDA API says to install KEDA", async () => {
+    const args = ["template", RELEASE, CHART_DIR, "-n", NAMESPACE, "-f", `${CHART_DIR}/ci/aws-only.yaml`];
+    await assert.rejects(helm(args), (error: { stderr?: string }) => {
+      assert.match(error.stderr ?? "", /no keda\.sh\/v1alpha1 ScaledObject API: install KEDA first/);
+      return true;
+    });
+  });
+});
