@@ -28,8 +28,8 @@ export class EventHub {
     if (hubDir) mkdirSync(hubDir, { recursive: true });
     this.partitions = Array.from({ length: options.partitions }, (_, index) => {
       if (!hubDir) return new PartitionLog(String(index), retention);
-      const { file, events } = PartitionFile.open(join(hubDir, `${index}.log`));
-      return new PartitionLog(String(index), retention, file, events);
+      const { file, events, end } = PartitionFile.open(join(hubDir, `${index}.log`));
+      return new PartitionLog(String(index), retention, file, events, end);
     });
   }
 

@@ -2,9 +2,28 @@
 //
 // Record: u32 record length (after this field) | i64 sequence number | i64 offset |
 //         i64 enqueued time (ms) | u32 header length | message bytes.
-// A torn last record (crash mid-write) is cut off when the file is opened.
-import { closeSync, existsSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from "node:fs";
+// A torn last record (crash mid-write) is cut off when the file is opened. When retention empties
+// the log, `<n>.log.last.json` remembers the last event so that numbering continues after a restart.
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import type { StoredEvent } from "./partition-log.ts";
+
+/** Where the log ended, kept beside the file for when retention dropped every event. */
+export interface LogEnd {
+  lastSequenceNumber: number;
+  lastOffset: number;
+  /** Offset the next event gets. */
+  nextOffset: number;
+  lastEnqueuedTimeMs: number;
+}
 
 const FIXED = 8 + 8 + 8 + 4;
 
@@ -18,8 +37,10 @@ export class PartitionFile {
   }
 
   /** Opens (or creates) the file and returns it with the events it holds. */
-  static open(path: string): { file: PartitionFile; events: StoredEvent[] } {
+  static open(path: string): { file: PartitionFile; events: StoredEvent[]; end: LogEnd | undefined } {
     const events: StoredEvent[] = [];
+    const endPath = `${path}.last.json`;
+    const end = existsSync(endPath) ? (JSON.parse(readFileSync(endPath, "utf8")) as LogEnd) : undefined;
     if (existsSync(path)) {
       const data = readFileSync(path);
       let pos = 0;
@@ -39,7 +60,7 @@ export class PartitionFile {
       }
       if (pos < data.length) truncateSync(path, pos);
     }
-    return { file: new PartitionFile(path, openSync(path, "a")), events };
+    return { file: new PartitionFile(path, openSync(path, "a")), events, end };
   }
 
   /** Appends events with one write (no fsync: this is a development tool, not a durable store). */
@@ -48,7 +69,8 @@ export class PartitionFile {
   }
 
   /** Replaces the file's content with `events` (after retention dropped older ones). */
-  rewrite(events: readonly StoredEvent[]): void {
+  rewrite(events: readonly StoredEvent[], end: LogEnd): void {
+    writeFileSync(`${this.path}.last.json`, JSON.stringify(end));
     closeSync(this.fd);
     const temporary = `${this.path}.tmp`;
     const fd = openSync(temporary, "w");

@@ -1,6 +1,6 @@
 // One partition: its events in order, their sequence numbers and offsets, retention, and readers.
 import { stampEvent } from "./message-bytes.ts";
-import type { PartitionFile } from "./partition-file.ts";
+import type { LogEnd, PartitionFile } from "./partition-file.ts";
 import type { StartPosition } from "./start-position.ts";
 
 export interface StoredEvent {
@@ -39,20 +39,27 @@ export class PartitionLog {
   /** Offset of the last event ever appended (-1 before the first), kept when retention drops it. */
   private lastOffset: number;
   private readonly listeners = new Set<() => void>();
+  /** Events retention dropped that the partition file still holds. */
+  private droppedFromFile = 0;
 
-  constructor(id: string, retention: Retention, file?: PartitionFile, loaded: StoredEvent[] = []) {
+  constructor(
+    id: string,
+    retention: Retention,
+    file?: PartitionFile,
+    loaded: StoredEvent[] = [],
+    end?: LogEnd,
+  ) {
     this.id = id;
     this.retention = retention;
     this.file = file;
     this.events = loaded;
     const last = loaded.at(-1);
-    this.nextSequenceNumber = last ? last.sequenceNumber + 1 : 0;
-    this.nextOffset = last ? last.offset + last.bytes.length : 0;
-    this.lastEnqueuedTimeMs = last ? last.enqueuedTimeMs : 0;
-    this.lastOffset = last ? last.offset : -1;
-    const before = loaded.length;
+    this.nextSequenceNumber = last ? last.sequenceNumber + 1 : (end?.lastSequenceNumber ?? -1) + 1;
+    this.nextOffset = last ? last.offset + last.bytes.length : (end?.nextOffset ?? 0);
+    this.lastEnqueuedTimeMs = last ? last.enqueuedTimeMs : (end?.lastEnqueuedTimeMs ?? 0);
+    this.lastOffset = last ? last.offset : (end?.lastOffset ?? -1);
     this.applyRetention();
-    if (file && this.size() !== before) file.rewrite(this.retained());
+    this.compactFile();
   }
 
   size(): number {
@@ -156,6 +163,7 @@ export class PartitionLog {
       while (this.head < this.events.length && this.events[this.head]!.enqueuedTimeMs < oldest) this.head++;
     }
     const dropped = this.head - before;
+    this.droppedFromFile += dropped;
     if (this.head > 4096 && this.head * 2 > this.events.length) {
       this.events = this.events.slice(this.head);
       this.head = 0;
@@ -165,7 +173,14 @@ export class PartitionLog {
 
   /** Rewrites the partition file without the events retention dropped (done at start and close). */
   compactFile(): void {
-    this.file?.rewrite(this.retained());
+    if (!this.file || this.droppedFromFile === 0) return;
+    this.file.rewrite(this.retained(), {
+      lastSequenceNumber: this.nextSequenceNumber - 1,
+      lastOffset: this.lastOffset,
+      nextOffset: this.nextOffset,
+      lastEnqueuedTimeMs: this.lastEnqueuedTimeMs,
+    });
+    this.droppedFromFile = 0;
   }
 
   close(): void {
