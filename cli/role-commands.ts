@@ -4,9 +4,9 @@ import { notYet } from "./not-yet.ts";
 
 /** Worker name → how to run it. Each module's `main()` runs the role until SIGTERM. */
 const workers: Record<string, () => Promise<void>> = {
-  inventory: notYet("worker inventory", 8),
-  shipment: notYet("worker shipment", 8),
-  notification: notYet("worker notification", 8),
+  inventory: async () => (await import("../workers/inventory/main.ts")).main(),
+  shipment: async () => (await import("../workers/shipment/main.ts")).main(),
+  notification: async () => (await import("../workers/notification/main.ts")).main(),
   "device-ingest": notYet("worker device-ingest", 5),
 };
 

@@ -67,22 +67,30 @@ export async function startManagementServer(options: ManagementServerOptions): P
     return { ready: Object.values(report).every((r) => r === "ok"), checks: report };
   };
 
-  const checkUp = new Gauge({
-    name: "eventfleet_readiness_check_up",
-    help: "1 when the named readiness check passes, 0 when it fails.",
-    labelNames: ["role", "check"],
-    registers: [registry],
-  });
+  // Both gauges are collected concurrently on a scrape: they share one readiness evaluation per scrape.
+  let scrape: Promise<ReadinessReport> | undefined;
+  const scrapeReadiness = () => {
+    scrape ??= readiness().finally(() => setTimeout(() => (scrape = undefined), 100).unref());
+    return scrape;
+  };
   new Gauge({
     name: "eventfleet_ready",
     help: "1 when every readiness check of this process passes (what /readyz answers), else 0.",
     labelNames: ["role"],
     registers: [registry],
     async collect() {
-      const report = await readiness();
+      this.set({ role }, (await scrapeReadiness()).ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "eventfleet_readiness_check_up",
+    help: "1 when the named readiness check passes, 0 when it fails.",
+    labelNames: ["role", "check"],
+    registers: [registry],
+    async collect() {
+      const report = await scrapeReadiness();
       for (const [name, result] of Object.entries(report.checks))
-        checkUp.set({ role, check: name }, result === "ok" ? 1 : 0);
-      this.set({ role }, report.ready ? 1 : 0);
+        this.set({ role, check: name }, result === "ok" ? 1 : 0);
     },
   });
 

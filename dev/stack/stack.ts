@@ -1,5 +1,5 @@
 // The local stack: every emulator as its own process, provisioned by `infra apply`, then every role as its own process.
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "../../shared/config.ts";
 import { formatApplyResult, type ApplyResult } from "../../shared/topology/apply-report.ts";
@@ -149,6 +149,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     const envFile = join(options.stateDir, "stack.env");
     writeStackEnv(envFile, env);
+    // Every PID this stack owns, so a person (or a test) can check that nothing is left behind after a stop.
+    const pids = [...emulators, ...roles].map((p) => ({ name: p.name, pid: p.process.pid }));
+    writeFileSync(join(options.stateDir, "stack.pids.json"), `${JSON.stringify(pids, null, 2)}\n`);
     return { env, envFile, emulators, roles, applyLines, stop };
   } catch (error) {
     await stop();
