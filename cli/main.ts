@@ -4,6 +4,7 @@ import { version } from "../shared/version.ts";
 import { notYet } from "./not-yet.ts";
 import { registerDevCommands } from "./dev-commands.ts";
 import { registerInfraCommands } from "./infra-commands.ts";
+import { registerDlqCommands } from "./dlq-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
 
@@ -22,18 +23,7 @@ export function buildProgram(): Command {
 
   registerInfraCommands(program);
 
-  const dlq = program.command("dlq").description("SQS dead-letter queues of the order workers");
-  dlq.command("stats").description("depth of every DLQ").action(notYet("dlq stats", 8));
-  dlq
-    .command("peek")
-    .description("show dead letters of one worker")
-    .argument("<worker>")
-    .action(notYet("dlq peek", 8));
-  dlq
-    .command("redrive")
-    .description("move dead letters back to their queue")
-    .argument("<worker>")
-    .action(notYet("dlq redrive", 8));
+  registerDlqCommands(program);
 
   const deadletter = program
     .command("deadletter")

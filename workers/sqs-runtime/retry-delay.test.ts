@@ -1,5 +1,5 @@
 // Retry backoff by receive count, option validation and SDK error classification.
-/* eslint-disable @typescript-eslint/no-floating-promises -- node:test runs the promises test() returns */
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { retryDelaySeconds } from "./retry-delay.ts";

@@ -1,5 +1,5 @@
 // The SQS worker runtime against a real Redis and the fauxqs SQS emulator.
-/* eslint-disable @typescript-eslint/no-floating-promises, @typescript-eslint/require-await -- node:test runs the promises describe/test return; fake handlers are async by contract */
+/* eslint-disable @typescript-eslint/require-await -- fake handlers are async to match the handler contract */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";

@@ -1,0 +1,27 @@
+// `eventfleet worker inventory`: reserves stock for placed orders and releases it for cancelled ones.
+import { runRole } from "../../shared/role-process.ts";
+import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
+import { INVENTORY_EVENTS, createInventoryHandler } from "./inventory-handler.ts";
+import { StockReservations } from "./stock-reservations.ts";
+
+export const inventoryEnv = { ...sqsWorkerEnv, ...workerQueueEnv("inventory") };
+
+export function main(): Promise<void> {
+  return runRole({
+    role: "inventory",
+    env: inventoryEnv,
+    start: (context) =>
+      startOrderWorker(context, {
+        worker: "inventory",
+        accepts: INVENTORY_EVENTS,
+        queueUrl: context.config.INVENTORY_QUEUE_URL,
+        deadLetterQueueUrl: context.config.INVENTORY_DLQ_URL,
+        createHandler: ({ store, redis }) => ({
+          handle: createInventoryHandler({
+            store,
+            reservations: new StockReservations(redis, { env: context.config.EVENTFLEET_ENV }),
+          }),
+        }),
+      }),
+  });
+}

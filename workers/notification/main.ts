@@ -1,0 +1,53 @@
+// `eventfleet worker notification`: signed webhook notifications to customers (or logs, without a webhook).
+import { z } from "zod";
+import { ConfigError, envVar, schemas } from "../../shared/config.ts";
+import { runRole } from "../../shared/role-process.ts";
+import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
+import { NOTIFICATION_EVENTS, createNotificationHandler } from "./notification-handler.ts";
+import { WebhookClient } from "./webhook-client.ts";
+
+export const notificationEnv = {
+  ...sqsWorkerEnv,
+  ...workerQueueEnv("notification"),
+  NOTIFY_WEBHOOK_URL: envVar(schemas.url().optional(), {
+    expects: "an http(s) URL that accepts POSTed JSON",
+    description: "Where notifications are POSTed (HMAC-signed); unset: notifications are only logged.",
+  }),
+  NOTIFY_WEBHOOK_SECRET: envVar(z.string().min(16).optional(), {
+    expects: "a shared secret of at least 16 characters",
+    description: "HMAC-SHA256 key of the x-eventfleet-signature header; required with NOTIFY_WEBHOOK_URL.",
+    secret: true,
+  }),
+  NOTIFY_WEBHOOK_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description: "Per-request timeout of the webhook; a timeout is retried with backoff.",
+    default: "5000",
+  }),
+};
+
+export function main(): Promise<void> {
+  return runRole({
+    role: "notification",
+    env: notificationEnv,
+    start: (context) => {
+      const { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: secret } = context.config;
+      if (url && !secret) {
+        throw new ConfigError(
+          "NOTIFY_WEBHOOK_SECRET",
+          "NOTIFY_WEBHOOK_SECRET: got nothing (unset), expected a shared secret of at least 16 characters (set it: NOTIFY_WEBHOOK_URL is set)",
+        );
+      }
+      const webhook =
+        url && secret
+          ? new WebhookClient({ url, secret, timeoutMs: context.config.NOTIFY_WEBHOOK_TIMEOUT_MS })
+          : undefined;
+      return startOrderWorker(context, {
+        worker: "notification",
+        accepts: NOTIFICATION_EVENTS,
+        queueUrl: context.config.NOTIFICATION_QUEUE_URL,
+        deadLetterQueueUrl: context.config.NOTIFICATION_DLQ_URL,
+        createHandler: ({ store }) => ({ handle: createNotificationHandler({ store, webhook }) }),
+      });
+    },
+  });
+}
