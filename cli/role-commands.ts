@@ -7,7 +7,7 @@ const workers: Record<string, () => Promise<void>> = {
   inventory: async () => (await import("../workers/inventory/main.ts")).main(),
   shipment: async () => (await import("../workers/shipment/main.ts")).main(),
   notification: async () => (await import("../workers/notification/main.ts")).main(),
-  "device-ingest": notYet("worker device-ingest", 5),
+  "device-ingest": async () => (await import("../workers/device-ingest/main.ts")).main(),
 };
 
 export function registerRoleCommands(program: Command): void {
@@ -19,12 +19,18 @@ export function registerRoleCommands(program: Command): void {
         .choices(["on", "off"])
         .default("on"),
     )
-    .action(notYet("api", 4));
+    .action(async (options: { relay: "on" | "off" }) => {
+      const { main } = await import("../api/main.ts");
+      await main({ relay: options.relay === "on" });
+    });
 
   program
     .command("relay")
     .description("outbox relay alone: Redis outbox stream → SNS (scale it apart from the API)")
-    .action(notYet("relay", 4));
+    .action(async () => {
+      const { main } = await import("../api/relay-main.ts");
+      await main();
+    });
 
   program
     .command("worker")

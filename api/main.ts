@@ -1,0 +1,93 @@
+// `eventfleet api`: the order API on API_PORT, with the outbox relay in the same process unless --relay=off.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ConfigOf } from "../shared/config.ts";
+import { OrderStore } from "../shared/orders/order-store.ts";
+import { runRole, type RoleContext, type RunningRole } from "../shared/role-process.ts";
+import { createApp } from "./app.ts";
+import { createAuthenticator } from "./auth.ts";
+import { apiEnv, relayEnv } from "./config.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { connectRedis } from "./redis-connection.ts";
+import { startRelay, type StartedRelay } from "./relay-main.ts";
+
+const apiWithRelayEnv = { ...apiEnv, ...relayEnv };
+
+async function startApi(
+  context: RoleContext<typeof apiEnv>,
+  relayConfig: ConfigOf<typeof relayEnv> | undefined,
+): Promise<RunningRole> {
+  const { config, logger, registry, management } = context;
+  const authenticator = createAuthenticator({
+    mode: config.AUTH_MODE,
+    apiKeys: config.API_KEYS,
+    apiKeysFile: config.API_KEYS_FILE,
+    jwt: {
+      jwksUrl: config.JWT_JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      scopeClaim: config.JWT_SCOPE_CLAIM,
+    },
+  });
+  const redis = connectRedis(config.REDIS_URL, logger, "eventfleet-api");
+  const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
+  const rateLimiter = new RateLimiter(redis, {
+    env: config.EVENTFLEET_ENV,
+    perSecond: config.RATE_LIMIT_PER_SECOND,
+    burst: config.RATE_LIMIT_BURST,
+  });
+  const app = createApp({
+    store,
+    authenticator,
+    rateLimiter,
+    logger,
+    registry,
+    idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  });
+  management.addCheck({
+    name: "redis",
+    check: async () => {
+      await redis.ping();
+    },
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.API_PORT, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  server.keepAliveTimeout = 5000;
+  logger.info(
+    { port: (server.address() as AddressInfo).port, authMode: config.AUTH_MODE, relay: Boolean(relayConfig) },
+    "order API listening",
+  );
+
+  let relay: StartedRelay | undefined;
+  if (relayConfig) {
+    relay = startRelay(
+      { ...relayConfig, EVENTFLEET_ENV: config.EVENTFLEET_ENV },
+      { logger, registry, management },
+    );
+  }
+
+  return {
+    stop: async () => {
+      // Stop taking requests, let in-flight ones finish, then stop the relay (unpublished entries stay pending).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await relay?.stop();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export async function main(options: { relay: boolean } = { relay: true }): Promise<void> {
+  if (options.relay) {
+    await runRole({
+      role: "api",
+      env: apiWithRelayEnv,
+      start: (context) => startApi(context, context.config),
+    });
+  } else {
+    await runRole({ role: "api", env: apiEnv, start: (context) => startApi(context, undefined) });
+  }
+}

@@ -1,0 +1,67 @@
+// RFC 9457 problem details: the one shape of every error the API answers, never a stack trace.
+import type { Response } from "express";
+
+export interface FieldError {
+  /** Where in the body, e.g. `items.0.quantity` (empty for the body itself). */
+  path: string;
+  message: string;
+}
+
+export interface ProblemInit {
+  status: number;
+  /** Short, stable slug naming the kind of problem, e.g. `validation-failed`. */
+  kind: string;
+  title: string;
+  detail?: string;
+  errors?: FieldError[];
+  /** Extra response headers (Retry-After, Allow, WWW-Authenticate). */
+  headers?: Record<string, string>;
+}
+
+/** Thrown by handlers and middleware; the error handler turns it into an application/problem+json answer. */
+export class ProblemError extends Error {
+  override readonly name = "ProblemError";
+  readonly problem: ProblemInit;
+  constructor(problem: ProblemInit, options?: ErrorOptions) {
+    super(problem.detail ?? problem.title, options);
+    this.problem = problem;
+  }
+}
+
+export const problemTypeUri = (kind: string) => `https://eventfleet.dev/problems/${kind}`;
+
+export function sendProblem(
+  response: Response,
+  problem: ProblemInit,
+  instance: string,
+  requestId: string,
+): void {
+  for (const [name, value] of Object.entries(problem.headers ?? {})) response.setHeader(name, value);
+  response
+    .status(problem.status)
+    .type("application/problem+json")
+    .send(
+      JSON.stringify({
+        type: problemTypeUri(problem.kind),
+        title: problem.title,
+        status: problem.status,
+        ...(problem.detail ? { detail: problem.detail } : {}),
+        instance,
+        requestId,
+        ...(problem.errors ? { errors: problem.errors } : {}),
+      }),
+    );
+}
+
+/** A dependency (Redis) failed: 503 with a hint to retry shortly. */
+export const dependencyDown = (what: string, cause?: unknown) =>
+  new ProblemError(
+    {
+      status: 503,
+      kind: "dependency-unavailable",
+      title: "Service Unavailable",
+      detail: `${what} is unavailable; retry shortly`,
+      headers: { "Retry-After": "1" },
+    },
+    { cause },
+  );

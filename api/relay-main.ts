@@ -1,0 +1,58 @@
+// `eventfleet relay`: the outbox relay alone (scaled apart from the API).
+import type { ConfigOf } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { ManagementServer } from "../shared/management-server.ts";
+import { runRole } from "../shared/role-process.ts";
+import type { Registry } from "prom-client";
+import { relayEnv } from "./config.ts";
+import { OutboxRelay } from "./outbox-relay.ts";
+import { connectRedis } from "./redis-connection.ts";
+import { createSnsClient } from "./sns-client.ts";
+
+export interface StartedRelay {
+  stop(): Promise<void>;
+}
+
+/** Builds and starts a relay with its own Redis and SNS clients; registers its readiness checks. */
+export function startRelay(
+  config: ConfigOf<typeof relayEnv> & { EVENTFLEET_ENV: string },
+  context: { logger: Logger; registry: Registry; management: ManagementServer },
+): StartedRelay {
+  const redis = connectRedis(config.REDIS_URL, context.logger, "eventfleet-relay");
+  const sns = createSnsClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL });
+  const relay = new OutboxRelay({
+    redis,
+    sns,
+    topicArn: config.ORDERS_TOPIC_ARN,
+    env: config.EVENTFLEET_ENV,
+    logger: context.logger,
+    registry: context.registry,
+    batchSize: config.RELAY_BATCH_SIZE,
+    claimIdleMs: config.RELAY_CLAIM_IDLE_MS,
+    stallAfterMs: config.RELAY_STALL_AFTER_MS,
+  });
+  relay.start();
+  context.management.addCheck({ name: "relay", check: () => relay.checkHealthy() });
+  context.management.addCheck({
+    name: "relay-redis",
+    check: async () => {
+      await redis.ping();
+    },
+  });
+  return {
+    stop: async () => {
+      await relay.stop();
+      sns.destroy();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export async function main(): Promise<void> {
+  await runRole({
+    role: "relay",
+    env: relayEnv,
+    start: ({ config, logger, registry, management }) =>
+      Promise.resolve(startRelay(config, { logger, registry, management })),
+  });
+}
