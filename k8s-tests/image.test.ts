@@ -1,0 +1,156 @@
+// The container image: non-root, `eventfleet --help`, a role on a read-only root filesystem serving /readyz against
+// the emulator stack, and SIGTERM ending it with exit 0 within its budget. Skipped (with the reason) when the image
+// has not been built: `make image` takes minutes, and CI decides whether to build it.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { getStack } from "../test/support/stack.ts";
+import { freePort } from "../test/support/ports.ts";
+import { waitFor } from "../test/support/wait.ts";
+import { IMAGE, imageMissingReason, podman } from "./support/image.ts";
+
+const skip = await imageMissingReason();
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+interface ImageConfig {
+  Config: {
+    User?: string;
+    Entrypoint?: string[];
+    Cmd?: string[];
+    Labels?: Record<string, string>;
+    ExposedPorts?: object;
+  };
+}
+
+void describe(`container image ${IMAGE}`, { skip }, () => {
+  const containers: string[] = [];
+  after(async () => {
+    for (const name of containers) await podman(["rm", "-f", "-t", "0", name]);
+  });
+
+  void test("runs as a numeric non-root user with eventfleet as the entrypoint and OCI labels", async () => {
+    const { stdout } = await podman(["image", "inspect", IMAGE]);
+    const [image] = JSON.parse(stdout) as ImageConfig[];
+    assert.ok(image);
+    assert.match(image.Config.User ?? "", /^[1-9]\d*(:\d+)?$/);
+    assert.deepEqual(image.Config.Entrypoint, ["/usr/local/bin/eventfleet"]);
+    for (const label of ["title", "version", "revision", "created", "source", "licenses"]) {
+      assert.ok(
+        image.Config.Labels?.[`org.opencontainers.image.${label}`],
+        `label org.opencontainers.image.${label}`,
+      );
+    }
+    const id = await podman(["run", "--rm", "--network", "host", "--entrypoint", "id", IMAGE, "-u"]);
+    assert.equal(id.stdout.trim(), image.Config.User?.split(":")[0]);
+  });
+
+  void test("`eventfleet --help` works on a read-only root filesystem", async () => {
+    const help = await podman(["run", "--rm", "--network", "host", "--read-only", IMAGE, "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Usage: eventfleet/);
+    for (const role of ["api", "relay", "worker"]) assert.match(help.stdout, new RegExp(`\\n\\s+${role}\\b`));
+  });
+
+  void test("ships no dev dependencies, no tests and no npm credentials", async () => {
+    const check = await podman([
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "--entrypoint",
+      "/bin/sh",
+      IMAGE,
+      "-c",
+      "test ! -e /app/node_modules/typescript && test ! -e /app/node_modules/eslint && " +
+        "test ! -e /app/node_modules/azurite && test -z \"$(find /app -name '*.test.ts' -not -path '*/node_modules/*' | head -1)\" && " +
+        "test ! -e /root/.npmrc && test ! -e /run/secrets/npm-ca && test -d /app/node_modules/prom-client",
+    ]);
+    assert.equal(
+      check.code,
+      0,
+      check.stderr || "dev dependency, test file or npm credential found in the image",
+    );
+  });
+
+  void describe("a role on a read-only root with the emulator stack", () => {
+    let env: Record<string, string> = {};
+    let port = 0;
+    const name = `eventfleet-image-test-${randomUUID().slice(0, 8)}`;
+
+    before(async () => {
+      env = (await getStack()).env;
+      port = await freePort();
+    });
+
+    void test("serves /readyz, then exits 0 on SIGTERM within its budget", async () => {
+      const role = (process.env.EVENTFLEET_IMAGE_ROLE ?? "relay").split(" ");
+      const envArgs = Object.entries({
+        ...env,
+        MANAGEMENT_PORT: String(port),
+        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        LOG_LEVEL: "warn",
+      }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+      containers.push(name);
+      // Like the pod: read-only root, only /tmp writable, host network so it reaches the emulators on 127.0.0.1.
+      const started = await podman([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "--tmpfs",
+        "/tmp:rw,size=64m",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        ...envArgs,
+        IMAGE,
+        ...role,
+      ]);
+      assert.equal(started.code, 0, started.stderr);
+
+      const logs = async () => {
+        const { stdout, stderr } = await podman(["logs", name]);
+        return stdout + stderr;
+      };
+      // Stops waiting as soon as the container exits (a crash at start), so the logs show up at once.
+      const outcome = await waitFor(
+        async () => {
+          const state = await podman(["inspect", "--format", "{{.State.Status}}", name]);
+          if (state.stdout.trim() === "exited") return "exited";
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return res?.status === 200 ? "ready" : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 250, description: `${role.join(" ")} in the image serves /readyz` },
+      ).catch(async (error: unknown) => {
+        throw new Error(`${(error as Error).message}\ncontainer logs:\n${await logs()}`);
+      });
+      assert.equal(outcome, "ready", `the container exited before it became ready:\n${await logs()}`);
+
+      const killed = await podman(["kill", "--signal", "TERM", name]);
+      assert.equal(killed.code, 0, killed.stderr);
+      const exit = await waitFor(
+        async () => {
+          const { stdout } = await podman([
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            name,
+          ]);
+          const [status, code] = stdout.trim().split(" ");
+          return status === "exited" ? Number(code) : undefined;
+        },
+        {
+          timeoutMs: SHUTDOWN_TIMEOUT_MS + 20_000,
+          intervalMs: 200,
+          description: "the container exits after SIGTERM",
+        },
+      );
+      assert.equal(exit, 0, await logs());
+    });
+  });
+});
