@@ -4,21 +4,9 @@ import { after, before, describe, test } from "node:test";
 import { orderPlacedEvent, orderCancelledEvent } from "../shared/events/order-events.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { openApiPath, ROUTES } from "./routes.ts";
+import { validOrder } from "./test-support/sample-order.ts";
 import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
 import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
-
-export function validOrder(): Record<string, unknown> {
-  return {
-    customerId: "cust-1",
-    items: [
-      { sku: "SKU-1", quantity: 2, unitPriceCents: 1250 },
-      { sku: "SKU-2", quantity: 1, unitPriceCents: 999 },
-    ],
-    currency: "EUR",
-    shippingAddress: { name: "Ada", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" },
-    contact: { email: "ada@example.com" },
-  };
-}
 
 interface Answer {
   status: number;
