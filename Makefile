@@ -9,9 +9,17 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
 # First use installs dependencies; later runs reuse them until package-lock.json changes.
-# The system npm runs under the system node the first time only, to fetch Node 24 itself.
+# npm must run on Node 24 too: the first time, the pinned `node` package is fetched into .tools/bootstrap-node
+# by whatever npm the machine has, and `npm ci` then runs on it.
+NODE_VERSION := $(shell sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | head -n 1)
+BOOTSTRAP_NODE := .tools/bootstrap-node/node_modules/.bin
+
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ ! -x $(BOOTSTRAP_NODE)/node ]; then \
+	  echo "installing Node $(NODE_VERSION) (npm package node) to run npm on"; \
+	  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix .tools/bootstrap-node node@$(NODE_VERSION); \
+	fi
+	PATH="$(CURDIR)/$(BOOTSTRAP_NODE):$$PATH" npm ci --no-audit --no-fund
 	@touch $@
 
 install: $(NPM_STAMP) ## install npm dependencies (Node 24 included)
