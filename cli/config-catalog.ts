@@ -2,11 +2,19 @@
 import { apiEnv, relayEnv } from "../api/config.ts";
 import { processEnv, type EnvSpec } from "../shared/config.ts";
 import { infraEnv } from "../shared/topology/infra-apply.ts";
+import { deviceIngestEnv } from "../workers/device-ingest/config.ts";
+import { inventoryEnv } from "../workers/inventory/main.ts";
+import { notificationEnv } from "../workers/notification/main.ts";
+import { shipmentEnv } from "../workers/shipment/main.ts";
 
 export const CONFIG_CATALOG: { role: string; spec: EnvSpec }[] = [
   { role: "every process", spec: processEnv },
   { role: "api", spec: apiEnv },
   { role: "relay", spec: relayEnv },
+  { role: "worker inventory", spec: inventoryEnv },
+  { role: "worker shipment", spec: shipmentEnv },
+  { role: "worker notification", spec: notificationEnv },
+  { role: "worker device-ingest", spec: deviceIngestEnv },
   { role: "infra apply", spec: infraEnv },
 ];
 
