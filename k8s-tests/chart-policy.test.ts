@@ -246,7 +246,12 @@ for (const profile of PROFILES) {
           assert.equal(trigger.type, "azure-eventhub");
           const azure = values(profile).azure as { eventHubs: { partitionCount: number; namespace: string } };
           assert.equal(trigger.metadata.checkpointStrategy, "blobMetadata");
-          assert.equal(trigger.metadata.blobContainer, "checkpoints");
+          const environment = (values(profile).environment as unknown as string | undefined) ?? "dev";
+          assert.equal(
+            trigger.metadata.blobContainer,
+            `${environment}-checkpoints`,
+            "the worker's checkpoint container",
+          );
           assert.equal(trigger.metadata.consumerGroup, "device-ingest");
           assert.equal(trigger.metadata.consumerGroup, env.EVENTHUB_CONSUMER_GROUP);
           assert.equal(trigger.metadata.eventHubName, env.EVENTHUB_NAME);

@@ -118,6 +118,11 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- end -}}
 {{- end -}}
 
+{{/* Checkpoint container: the worker's <environment>-checkpoints unless overridden; KEDA reads the same one. */}}
+{{- define "eventfleet.checkpointContainer" -}}
+{{- default (printf "%s-checkpoints" .Values.environment) .Values.azure.storage.checkpointContainer -}}
+{{- end -}}
+
 {{- define "eventfleet.storageAccountUrl" -}}
 {{- $s := .Values.azure.storage -}}
 {{- default (printf "https://%s.blob.core.windows.net" $s.accountName) $s.accountUrl -}}
@@ -255,8 +260,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: {{ $hub.name | quote }}
 - name: EVENTHUB_CONSUMER_GROUP
   value: {{ $hub.consumerGroup | quote }}
+{{- with $v.azure.cosmos.database }}
 - name: COSMOS_DATABASE
-  value: {{ $v.azure.cosmos.database | quote }}
+  value: {{ . | quote }}
+{{- end }}
 - name: WORKER_CONCURRENCY
   value: {{ $role.concurrency | int | quote }}
 {{- end }}
