@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { waitFor } from "../test/support/wait.ts";
+import { sha256Hex } from "./auth.ts";
+import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
+import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
+import { validOrder } from "./test-support/sample-order.ts";
+
+async function status(api: InProcessApi, method: string, path: string, headers: Record<string, string> = {}) {
+  const body =
+    method === "GET"
+      ? undefined
+      : JSON.stringify(path.includes("inventory") ? { available: 1 } : validOrder());
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers },
+    ...(body ? { body } : {}),
+  });
+  await response.arrayBuffer();
+  return { status: response.status, headers: response.headers };
+}
+
+void describe("auth and rate limiting", () => {
+  let redis: LocalRedis;
+  before(async () => {
+    redis = await startLocalRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  void test("AUTH_MODE=none lets everyone do everything", async () => {
+    const api = await startInProcessApi({ redisUrl: redis.url, auth: { mode: "none" } });
+    try {
+      assert.equal((await status(api, "POST", "/v1/orders")).status, 202);
+      assert.equal((await status(api, "PUT", "/v1/inventory/S1")).status, 200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  void test("AUTH_MODE=apikey: 401 without or with a wrong key, 403 without the scope, keys from env or file", async () => {
+    const shopKey = randomUUID();
+    const adminKey = randomUUID();
+    const keys = JSON.stringify([
+      { name: "shop", sha256: sha256Hex(shopKey), scopes: ["orders:write", "orders:read"] },
+      { name: "ops", sha256: sha256Hex(adminKey), scopes: ["inventory:admin"] },
+    ]);
+    const file = join(mkdtempSync(join(tmpdir(), "ef-keys-")), "keys.json");
+    writeFileSync(file, keys);
+    for (const auth of [
+      { mode: "apikey" as const, apiKeys: keys },
+      { mode: "apikey" as const, apiKeysFile: file },
+    ]) {
+      const api = await startInProcessApi({ redisUrl: redis.url, auth });
+      try {
+        const missing = await status(api, "POST", "/v1/orders");
+        assert.equal(missing.status, 401);
+        assert.ok(missing.headers.get("www-authenticate"));
+        assert.equal((await status(api, "POST", "/v1/orders", { "x-api-key": "wrong" })).status, 401);
+        assert.equal((await status(api, "POST", "/v1/orders", { "x-api-key": shopKey })).status, 202);
+        assert.equal((await status(api, "PUT", "/v1/inventory/S1", { "x-api-key": shopKey })).status, 403);
+        assert.equal((await status(api, "PUT", "/v1/inventory/S1", { "x-api-key": adminKey })).status, 200);
+        assert.equal((await status(api, "POST", "/v1/orders", { "x-api-key": adminKey })).status, 403);
+        assert.equal(
+          (await status(api, "GET", "/openapi.json")).status,
+          200,
+          "the API description is public",
+        );
+      } finally {
+        await api.close();
+      }
+    }
+  });
+
+  void describe("AUTH_MODE=jwt with a JWKS served on 127.0.0.1", () => {
+    let jwksServer: Server;
+    let jwksUrl: string;
+    let privateKey: CryptoKey;
+    let otherKey: CryptoKey;
+    before(async () => {
+      const pair = await generateKeyPair("ES256");
+      privateKey = pair.privateKey;
+      otherKey = (await generateKeyPair("ES256")).privateKey;
+      const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+      jwksServer = createServer((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ keys: [jwk] }));
+      });
+      await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", () => resolve()));
+      jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+    });
+    after(() => {
+      jwksServer.close();
+    });
+
+    const token = (
+      claims: Record<string, unknown>,
+      options: { key?: CryptoKey; issuer?: string; expires?: string } = {},
+    ) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setSubject("user-1")
+        .setIssuer(options.issuer ?? "https://issuer.test")
+        .setAudience("eventfleet")
+        .setIssuedAt()
+        .setExpirationTime(options.expires ?? "5m")
+        .sign(options.key ?? privateKey);
+
+    void test("401 for missing, forged, expired or foreign tokens; 403 without the scope; scopes from the claim", async () => {
+      const api = await startInProcessApi({
+        redisUrl: redis.url,
+        auth: {
+          mode: "jwt",
+          jwt: { jwksUrl, issuer: "https://issuer.test", audience: "eventfleet", scopeClaim: "scope" },
+        },
+      });
+      try {
+        const bearer = async (claims: Record<string, unknown>, options = {}) => ({
+          authorization: `Bearer ${await token(claims, options)}`,
+        });
+        assert.equal((await status(api, "POST", "/v1/orders")).status, 401);
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", { authorization: "Bearer nonsense" })).status,
+          401,
+        );
+        assert.equal(
+          (
+            await status(
+              api,
+              "POST",
+              "/v1/orders",
+              await bearer({ scope: "orders:write" }, { key: otherKey }),
+            )
+          ).status,
+          401,
+        );
+        assert.equal(
+          (
+            await status(
+              api,
+              "POST",
+              "/v1/orders",
+              await bearer({ scope: "orders:write" }, { issuer: "https://evil" }),
+            )
+          ).status,
+          401,
+        );
+        assert.equal(
+          (
+            await status(
+              api,
+              "POST",
+              "/v1/orders",
+              await bearer({ scope: "orders:write" }, { expires: "-1m" }),
+            )
+          ).status,
+          401,
+        );
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", await bearer({ scope: "orders:read" }))).status,
+          403,
+        );
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", await bearer({ scope: "orders:read orders:write" })))
+            .status,
+          202,
+        );
+        const asArray = await bearer({ scope: ["inventory:admin"] });
+        assert.equal((await status(api, "PUT", "/v1/inventory/S1", asArray)).status, 200);
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
+  void test("rate limit: 429 with Retry-After past the burst, per principal, and recovers", async () => {
+    const api = await startInProcessApi({ redisUrl: redis.url, rateLimit: { perSecond: 2, burst: 3 } });
+    try {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 6; i++) {
+        const answer = await status(api, "GET", "/v1/inventory/S1");
+        statuses.push(answer.status);
+        if (answer.status === 429) retryAfter = answer.headers.get("retry-after");
+      }
+      assert.ok(
+        statuses.slice(0, 3).every((s) => s === 200),
+        `burst allowed: ${statuses.join(",")}`,
+      );
+      assert.ok(statuses.includes(429), `limited: ${statuses.join(",")}`);
+      assert.ok(Number(retryAfter) >= 1, "Retry-After in seconds");
+      await waitFor(async () => (await status(api, "GET", "/v1/inventory/S1")).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: 250,
+        description: "requests allowed again after the bucket refills",
+      });
+    } finally {
+      await api.close();
+    }
+  });
+});
