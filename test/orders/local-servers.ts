@@ -1,97 +1,59 @@
-// Redis and the SNS/SQS emulator (fauxqs) started by a test itself, on free ports, for order-saga tests.
-import { spawn, type ChildProcess } from "node:child_process";
+// The run's Redis and SNS/SQS emulator (test/support/stack.ts) plus uniquely named queues for runtime tests.
 import { randomUUID } from "node:crypto";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { startFauxqs } from "fauxqs";
-import { Redis } from "ioredis";
-import { freePort } from "../support/ports.ts";
-import { waitFor } from "../support/wait.ts";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { createSqsClient } from "../../shared/cloud-clients.ts";
+import { getStack } from "../support/stack.ts";
 
 export interface LocalServers {
   redisUrl: string;
   awsEndpoint: string;
   region: string;
-  fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
   sqs(): SQSClient;
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    {
-      stdio: "ignore",
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => undefined); // refused until the server listens
-  await waitFor(
-    async () => {
-      if (probe.status !== "ready") await probe.connect().catch(() => undefined);
-      return (await probe.ping()) === "PONG";
-    },
-    { description: "redis-server to answer PING", timeoutMs: 15_000, intervalMs: 100 },
-  );
-  probe.disconnect();
-  return {
-    url,
-    process: child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
-
 export async function startLocalServers(): Promise<LocalServers> {
-  const redis = await startRedis();
-  const fauxqs = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
-  const region = "us-east-1";
+  const { env } = await getStack();
   const clients: SQSClient[] = [];
+  const region = env.AWS_REGION ?? "us-east-1";
   return {
-    redisUrl: redis.url,
-    awsEndpoint: fauxqs.address,
+    redisUrl: env.REDIS_URL!,
+    awsEndpoint: env.AWS_ENDPOINT_URL!,
     region,
-    fauxqs,
     sqs: () => {
-      const client = new SQSClient({
-        region,
-        endpoint: fauxqs.address,
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-        useQueueUrlAsEndpoint: false,
-      });
+      const client = createSqsClient({ AWS_REGION: region, AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
       clients.push(client);
       return client;
     },
-    stop: async () => {
+    stop: () => {
       for (const client of clients) client.destroy();
-      await fauxqs.stop();
-      await redis.stop();
+      return Promise.resolve();
     },
   };
 }
 
-/** A fresh, uniquely named queue with its DLQ (redrive after maxReceiveCount receives). */
-export function createQueuePair(
-  servers: LocalServers,
+/** A fresh, uniquely named queue with its DLQ (SQS moves a message there after maxReceiveCount receives). */
+export async function createQueuePair(
+  sqs: SQSClient,
   name: string,
   { maxReceiveCount = 5, visibilityTimeoutSeconds = 5 } = {},
-): { queueUrl: string; dlqUrl: string; queueName: string } {
+): Promise<{ queueUrl: string; dlqUrl: string; queueName: string }> {
   const base = `${name}-${randomUUID().slice(0, 8)}`;
-  const dlq = servers.fauxqs.createQueue(`${base}-dlq`);
-  const queue = servers.fauxqs.createQueue(base, {
-    attributes: {
-      VisibilityTimeout: String(visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: dlq.queueArn,
-        maxReceiveCount: String(maxReceiveCount),
-      }),
-    },
-  });
-  return { queueUrl: queue.queueUrl, dlqUrl: dlq.queueUrl, queueName: base };
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${base}-dlq` }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: base,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: String(maxReceiveCount),
+        }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl!, queueName: base };
 }

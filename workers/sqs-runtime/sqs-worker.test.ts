@@ -48,12 +48,12 @@ interface Harness {
   env: string;
 }
 
-function startWorker(
+async function startWorker(
   handle: EventHandler<OrderEvent>,
   options: Partial<SqsWorkerOptionsInput> = {},
   queue: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
-): Harness {
-  const { queueUrl, dlqUrl } = createQueuePair(servers, "runtime", queue);
+): Promise<Harness> {
+  const { queueUrl, dlqUrl } = await createQueuePair(sqs, "runtime", queue);
   const registry = new Registry();
   const env = `t-${randomUUID().slice(0, 8)}`;
   const worker = new SqsWorker<OrderEvent>(
@@ -130,7 +130,7 @@ async function counter(registry: Registry, name: string, labels: Record<string, 
 describe("SqsWorker", () => {
   test("hands a valid CloudEvent to the handler with its context, then deletes it and marks it processed", async () => {
     const seen: Array<{ event: OrderEvent; context: HandlerContext }> = [];
-    const { queueUrl, registry, env } = startWorker(async (event, context) => {
+    const { queueUrl, registry, env } = await startWorker(async (event, context) => {
       seen.push({ event, context });
     });
     const event = placedEvent();
@@ -155,7 +155,7 @@ describe("SqsWorker", () => {
 
   test("a poison body goes to the DLQ with reason, error and its original attributes, and leaves the source", async () => {
     let calls = 0;
-    const { queueUrl, dlqUrl, registry } = startWorker(async () => {
+    const { queueUrl, dlqUrl, registry } = await startWorker(async () => {
       calls++;
     });
     await send(queueUrl, "{not json", { type: { DataType: "String", StringValue: "order.placed" } });
@@ -186,7 +186,7 @@ describe("SqsWorker", () => {
   });
 
   test("a PermanentError from the handler dead-letters the message with the error's reason", async () => {
-    const { queueUrl, dlqUrl } = startWorker(async () => {
+    const { queueUrl, dlqUrl } = await startWorker(async () => {
       throw new PermanentError("webhook_rejected", "the webhook answered 400");
     });
     await sendEvent(queueUrl, placedEvent());
@@ -196,7 +196,7 @@ describe("SqsWorker", () => {
   });
 
   test("an event of a type the worker does not handle is dead-lettered as unexpected_type", async () => {
-    const { queueUrl, dlqUrl } = startWorker(async () => undefined);
+    const { queueUrl, dlqUrl } = await startWorker(async () => undefined);
     const event = { ...placedEvent(), type: "order.shipped" };
     await send(queueUrl, JSON.stringify(event));
     const [letter] = await collect(dlqUrl, 1);
@@ -205,7 +205,7 @@ describe("SqsWorker", () => {
 
   test("a failing handler is retried on redelivery and then succeeds; attempt counts up", async () => {
     const attempts: number[] = [];
-    const { queueUrl, registry } = startWorker(async (_event, context) => {
+    const { queueUrl, registry } = await startWorker(async (_event, context) => {
       attempts.push(context.attempt);
       if (attempts.length < 3) throw new RetryableError("dependency down");
     });
@@ -223,7 +223,7 @@ describe("SqsWorker", () => {
   });
 
   test("after maxReceiveCount failures SQS moves the message to the DLQ", async () => {
-    const { queueUrl, dlqUrl } = startWorker(
+    const { queueUrl, dlqUrl } = await startWorker(
       async () => {
         throw new Error("always broken");
       },
@@ -238,7 +238,7 @@ describe("SqsWorker", () => {
 
   test("the same event delivered twice runs the handler once and counts a duplicate", async () => {
     let calls = 0;
-    const { queueUrl, registry } = startWorker(async () => {
+    const { queueUrl, registry } = await startWorker(async () => {
       calls++;
     });
     const event = placedEvent();
@@ -263,7 +263,7 @@ describe("SqsWorker", () => {
     const started: string[] = [];
     const finished: string[] = [];
     // One handler at a time, visibility 60 s: anything visible again before that was released on purpose.
-    const { worker, queueUrl } = startWorker(
+    const { worker, queueUrl } = await startWorker(
       async (event) => {
         started.push(event.id);
         await gate;
@@ -294,7 +294,7 @@ describe("SqsWorker", () => {
   });
 
   test("stop() aborts the long poll at once", async () => {
-    const { worker } = startWorker(async () => undefined, { waitTimeSeconds: 20 });
+    const { worker } = await startWorker(async () => undefined, { waitTimeSeconds: 20 });
     await waitFor(async () => (await worker.readinessChecks()[0]?.check()) === undefined, {
       description: "polling",
     });
@@ -307,7 +307,7 @@ describe("SqsWorker", () => {
     const probe = servers.sqs();
     let emptyProbeSeconds = 0;
     let calls = 0;
-    const { queueUrl, registry } = startWorker(
+    const { queueUrl, registry } = await startWorker(
       async () => {
         calls++;
         // Work for longer than three visibility timeouts while someone else keeps trying to receive it.
@@ -337,15 +337,17 @@ describe("SqsWorker", () => {
   });
 
   test("readiness fails when Redis is unreachable", async () => {
-    const { worker } = startWorker(async () => undefined);
+    const { worker } = await startWorker(async () => undefined);
+    const unreachable = new Redis("redis://127.0.0.1:1", {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    unreachable.on("error", () => undefined); // the refused connection is the point of this test
     const broken = new SqsWorker<OrderEvent>(
       {
         sqs,
-        redis: new Redis("redis://127.0.0.1:1", {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        }),
+        redis: unreachable,
         logger,
         registry: new Registry(),
         env: "x",

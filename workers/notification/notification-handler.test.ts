@@ -1,0 +1,140 @@
+// Webhook delivery: signed POSTs, which answers retry and which dead-letter, and one history entry per event.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
+import { PermanentError, RetryableError } from "../../shared/errors.ts";
+import { OrderStore } from "../../shared/orders/order-store.ts";
+import { handlerContext } from "../../test/orders/handler-context.ts";
+import { placedEvent } from "../../test/orders/order-event-fixtures.ts";
+import { getStack } from "../../test/support/stack.ts";
+import { createNotificationHandler } from "./notification-handler.ts";
+import { WebhookClient } from "./webhook-client.ts";
+import { SIGNATURE_HEADER, verifySignature } from "./webhook-signature.ts";
+
+const secret = randomBytes(16).toString("hex");
+let server: Server;
+let url: string;
+/** Next answers of the server (status, headers); 200 when empty; "hang" never answers. */
+const answers: Array<[number, Record<string, string>] | "hang"> = [];
+const received: Array<{ body: string; signatureOk: boolean; key: string | undefined }> = [];
+
+before(async () => {
+  server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (c: Buffer) => (body += c.toString()));
+    request.on("end", () => {
+      received.push({
+        body,
+        signatureOk: verifySignature(secret, body, request.headers[SIGNATURE_HEADER] as string | undefined),
+        key: request.headers["idempotency-key"] as string | undefined,
+      });
+      const next = answers.shift() ?? [200, {}];
+      if (next === "hang") return;
+      response.writeHead(next[0], next[1]).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("WebhookClient", () => {
+  const client = () => new WebhookClient({ url, secret, timeoutMs: 500 });
+
+  test("POSTs a signed body with the idempotency key", async () => {
+    assert.equal(await client().deliver({ hello: "world" }, "evt-1"), 200);
+    const last = received.at(-1)!;
+    assert.equal(last.signatureOk, true);
+    assert.equal(last.key, "evt-1");
+    assert.equal(
+      verifySignature("another-secret-123", last.body, `t=${Math.floor(Date.now() / 1000)},v1=00`),
+      false,
+    );
+  });
+
+  for (const [status, headers] of [
+    [503, { "retry-after": "7" }],
+    [500, {}],
+    [408, {}],
+    [429, {}],
+  ] as const) {
+    test(`answer ${status} is retryable`, async () => {
+      answers.push([status, headers]);
+      const error = await client()
+        .deliver({}, "e")
+        .catch((e: unknown) => e);
+      assert.ok(error instanceof RetryableError, String(error));
+      if (status === 503) assert.equal(error.retryAfterMs, 7000);
+    });
+  }
+
+  for (const status of [400, 401, 404, 410, 422]) {
+    test(`answer ${status} is permanent (webhook_rejected)`, async () => {
+      answers.push([status, {}]);
+      const error = await client()
+        .deliver({}, "e")
+        .catch((e: unknown) => e);
+      assert.ok(error instanceof PermanentError, String(error));
+      assert.equal(error.reason, "webhook_rejected");
+    });
+  }
+
+  test("a timeout and a refused connection are retryable", async () => {
+    answers.push("hang");
+    assert.ok(
+      (await client()
+        .deliver({}, "e")
+        .catch((e: unknown) => e)) instanceof RetryableError,
+    );
+    const refused = new WebhookClient({ url: "http://127.0.0.1:1/x", secret, timeoutMs: 500 });
+    assert.ok((await refused.deliver({}, "e").catch((e: unknown) => e)) instanceof RetryableError);
+  });
+});
+
+describe("notification handler", () => {
+  let redis: Redis;
+  let store: OrderStore;
+  before(async () => {
+    redis = new Redis((await getStack()).env.REDIS_URL!);
+    store = new OrderStore(redis, { env: `t${randomUUID().slice(0, 8)}` });
+  });
+  after(() => redis.disconnect());
+
+  test("delivers once per event and records NOTIFIED in the order's history", async () => {
+    const event = placedEvent();
+    await store.createOrder({ order: event.data, event });
+    const handle = createNotificationHandler({
+      store,
+      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
+    });
+    const before = received.length;
+    const stages: string[] = [];
+    await handle(event, handlerContext(stages));
+    await handle(event, handlerContext(stages));
+    assert.equal(received.length, before + 1);
+    const payload = JSON.parse(received.at(-1)!.body) as { subject: string; to: { email?: string } };
+    assert.match(payload.subject, /received/);
+    assert.equal(payload.to.email, "ada@example.com");
+    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
+      (h) => h.stage === "NOTIFIED",
+    );
+    assert.equal(notified?.length, 1);
+    assert.equal(notified?.[0]?.eventId, event.id);
+    assert.deepEqual(stages, ["NOTIFIED"]);
+  });
+
+  test("without a webhook URL the notification is logged and still recorded", async () => {
+    const event = placedEvent();
+    await store.createOrder({ order: event.data, event });
+    await createNotificationHandler({ store, webhook: undefined })(event, handlerContext());
+    const notified = (await store.getOrder(event.data.orderId))?.history.find((h) => h.stage === "NOTIFIED");
+    assert.equal(notified?.detail?.channel, "log");
+  });
+});
