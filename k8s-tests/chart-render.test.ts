@@ -2,12 +2,21 @@
 // KEDA and Prometheus Operator schemas with unknown fields rejected.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { CHART_DIR, helm, helmMissingReason, PROFILES, render, template } from "./support/chart.ts";
+import {
+  API_VERSIONS,
+  CHART_DIR,
+  helm,
+  helmMissingReason,
+  parseManifests,
+  PROFILES,
+  render,
+  template,
+} from "./support/chart.ts";
 import { SUPPORTED_KINDS, validateStrict } from "./support/strict-schema.ts";
 
 const run = promisify(execFile);
@@ -91,6 +100,35 @@ void describe("rendered objects", { skip }, () => {
       await run("yamllint", ["--strict", "-c", config, ...files]);
     } catch (error) {
       assert.fail(`yamllint: ${(error as { stdout?: string }).stdout ?? String(error)}`);
+    }
+  });
+
+  // helm renders NOTES.txt only on install (which needs a cluster): a copy of the chart renders it into a ConfigMap.
+  void test("NOTES.txt renders for every profile and tells the operator what to check", async () => {
+    const chart = join(tmp, "notes-chart");
+    cpSync(CHART_DIR, chart, { recursive: true });
+    mkdirSync(join(chart, "notes"));
+    cpSync(join(chart, "templates/NOTES.txt"), join(chart, "notes/NOTES.txt"));
+    writeFileSync(
+      join(chart, "templates/notes-rendered.yaml"),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n{{ tpl (.Files.Get "notes/NOTES.txt") . | indent 4 }}\n',
+    );
+    for (const profile of PROFILES) {
+      const args = [
+        "template",
+        "ef",
+        chart,
+        "-n",
+        "eventfleet",
+        "-f",
+        join(CHART_DIR, "ci", `${profile}.yaml`),
+      ];
+      for (const v of API_VERSIONS) args.push("--api-versions", v);
+      const { stdout } = await helm([...args, "-s", "templates/notes-rendered.yaml"]);
+      const notes = (parseManifests(stdout)[0]?.data as { notes: string }).notes;
+      assert.match(notes, /kubectl -n eventfleet get deploy,pods -l app\.kubernetes\.io\/instance=ef/);
+      assert.match(notes, /eventfleet infra policy/);
+      if (profile !== "minimal") assert.match(notes, /get scaledobjects/);
     }
   });
 });
