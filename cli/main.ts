@@ -7,6 +7,7 @@ import { registerInfraCommands } from "./infra-commands.ts";
 import { registerDlqCommands } from "./dlq-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
+import { registerSimulateCommands } from "./simulate-commands.ts";
 
 export function buildProgram(): Command {
   const program = new Command("eventfleet")
@@ -38,12 +39,7 @@ export function buildProgram(): Command {
     .description("re-validate and write dead letters")
     .action(notYet("deadletter replay", 5));
 
-  const simulate = program.command("simulate").description("load and demo traffic");
-  simulate.command("orders").description("place orders through the API").action(notYet("simulate orders", 4));
-  simulate
-    .command("devices")
-    .description("send device events to Event Hubs")
-    .action(notYet("simulate devices", 5));
+  registerSimulateCommands(program);
 
   registerDevCommands(program);
 
