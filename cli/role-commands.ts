@@ -1,6 +1,5 @@
 // The long-running roles: `eventfleet api`, `relay`, `worker <name>`. Each loads only its own component.
 import { Argument, Option, type Command } from "commander";
-import { notYet } from "./not-yet.ts";
 
 /** Worker name → how to run it. Each module's `main()` runs the role until SIGTERM. */
 const workers: Record<string, () => Promise<void>> = {
