@@ -43,6 +43,24 @@ export function documentedMetricNames(markdownPath = join(ROOT, "docs/metrics.md
   return names;
 }
 
+/** Which roles export each documented name, from the "exported by" column of docs/metrics.md. */
+export function documentedExporters(markdownPath = join(ROOT, "docs/metrics.md")): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const match of readFileSync(markdownPath, "utf8").matchAll(
+    /^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|.*\|\s*([^|]+?)\s*\|\s*$/gm,
+  )) {
+    if (match[1] && match[2]) out.set(match[1], match[2]);
+  }
+  return out;
+}
+
+/** Metric names a prom-client /metrics page declares (`# TYPE` lines: also the metrics with no sample yet). */
+export function declaredMetricNames(exposition: string): string[] {
+  return [...exposition.matchAll(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) /gm)].flatMap((m) =>
+    m[1] ? [m[1]] : [],
+  );
+}
+
 /** The names our processes export: a scraped list when EVENTFLEET_METRIC_NAMES_FILE is set, else docs/metrics.md. */
 export function knownMetricNames(env: NodeJS.ProcessEnv = process.env): {
   names: Set<string>;

@@ -231,6 +231,8 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: {{ include "eventfleet.ordersTopicArn" .root | quote }}
 {{- end }}
 {{- if eq .key "api" }}
+- name: API_PORT
+  value: "8080"
 - name: AUTH_MODE
   value: {{ $role.authMode | quote }}
 {{- end }}
