@@ -2,7 +2,6 @@
 // what happens to the message afterwards (delete, retry with backoff, dead-letter), exactly once per event id.
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   type SQSClient,
@@ -17,6 +16,7 @@ import { PermanentError, RetryableError, errorMessage } from "../../shared/error
 import type { Logger } from "../../shared/logger.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
 import { sendToDeadLetterQueue, type DeadLetterCause } from "./dead-letter.ts";
+import { DeleteBatcher } from "./delete-batcher.ts";
 import { HandlerSlots } from "./handler-slots.ts";
 import { ProcessedMarkers } from "./processed-markers.ts";
 import { retryDelaySeconds } from "./retry-delay.ts";
@@ -75,6 +75,7 @@ export class SqsWorker<E extends RuntimeEvent> {
   readonly #metrics: WorkerMetrics;
   readonly #markers: ProcessedMarkers;
   readonly #slots: HandlerSlots;
+  readonly #deletes: DeleteBatcher;
   readonly #consumers: Consumer[] = [];
   /** Every received message's admission, until it is finished or released. */
   readonly #active = new Set<Promise<void>>();
@@ -97,6 +98,10 @@ export class SqsWorker<E extends RuntimeEvent> {
       ttlSeconds: this.options.processedMarkerTtlSeconds,
     });
     this.#slots = new HandlerSlots(this.options.maxInFlight);
+    // A message whose delete failed comes back after its visibility timeout and is acknowledged as a duplicate.
+    this.#deletes = new DeleteBatcher(deps.sqs, this.options.queueUrl, (error, failed) =>
+      this.#log.warn({ err: error, failed }, describeSdkError(error, "DeleteMessageBatch")),
+    );
     this.#metrics.inFlight.set({ worker: this.options.worker }, 0);
   }
 
@@ -389,14 +394,7 @@ export class SqsWorker<E extends RuntimeEvent> {
   }
 
   async #delete(message: Message): Promise<void> {
-    try {
-      await this.#deps.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: message.ReceiptHandle }),
-      );
-    } catch (error) {
-      // The message comes back after its visibility timeout and is then acknowledged as a duplicate.
-      this.#log.warn({ err: error, messageId: message.MessageId }, describeSdkError(error, "DeleteMessage"));
-    }
+    await this.#deletes.delete(message);
   }
 
   async #changeVisibility(message: Message, seconds: number, why: string): Promise<void> {
