@@ -12,6 +12,8 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
     commandTimeout: 2000,
     connectTimeout: 3000,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    // Concurrent requests' commands go out in one write per event-loop tick (fewer syscalls under load).
+    enableAutoPipelining: true,
   });
   let down = false;
   redis.on("error", (error: Error) => {
