@@ -92,7 +92,10 @@ export function registerDevCommands(program: Command): void {
         out(`endpoints: ${stack.envFile}  (load them with: set -a; . ${stack.envFile}; set +a)`);
         out(`logs:      ${resolve(options.stateDir, "logs")}`);
         if (stack.env.API_URL) {
-          out("try:");
+          out("try (seed stock, place an order, read it back: it reaches SHIPPED within a second):");
+          out(
+            `  curl -s -X PUT ${stack.env.API_URL}/v1/inventory/SKU-1 -H 'content-type: application/json' -d '{"available":100}'`,
+          );
           out(
             `  curl -si -X POST ${stack.env.API_URL}/v1/orders -H 'content-type: application/json' -d ` +
               `'{"customerId":"c-1","currency":"EUR","items":[{"sku":"SKU-1","quantity":1,"unitPriceCents":1999}],` +
