@@ -38,6 +38,23 @@ describe("role process lifecycle", () => {
     );
   });
 
+  for (const role of [
+    ["api"],
+    ["relay"],
+    ["worker", "inventory"],
+    ["worker", "shipment"],
+    ["worker", "notification"],
+  ]) {
+    test(`eventfleet ${role.join(" ")} with REDIS_URL=not-a-url exits 2 naming REDIS_URL`, async () => {
+      const proc = run([join(ROOT, "bin/eventfleet.js"), ...role], { REDIS_URL: "not-a-url" });
+      assert.equal((await proc.exited).code, 2);
+      assert.match(
+        proc.output().stderr,
+        /^eventfleet: configuration error: REDIS_URL: got "not-a-url", expected a redis:\/\//m,
+      );
+    });
+  }
+
   test("SIGTERM drains, closes the management server and exits 0", async () => {
     const port = await freePort();
     const proc = run(sample, { MANAGEMENT_PORT: String(port), SAMPLE_DRAIN_MS: "300" });
