@@ -214,3 +214,38 @@ export class SagaDriver {
     this.redis.disconnect();
   }
 }
+
+export interface ApiProcess {
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** `eventfleet api` (with its outbox relay) as its own process, on free ports; resolves once /readyz answers 200. */
+export async function startApi(env: Record<string, string>): Promise<ApiProcess> {
+  const [apiPort, managementPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [join(ROOT, "bin/eventfleet.js"), "api"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      API_PORT: String(apiPort),
+      MANAGEMENT_PORT: String(managementPort),
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`api exited ${child.exitCode}: ${output.slice(-2000)}`);
+      return (await fetch(`http://127.0.0.1:${managementPort}/readyz`)).status === 200;
+    },
+    { description: "the API to be ready", timeoutMs: 60_000, intervalMs: 200 },
+  );
+  return { url: `http://127.0.0.1:${apiPort}`, child, exited, output: () => output };
+}
