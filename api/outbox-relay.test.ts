@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import type { SNSClient } from "@aws-sdk/client-sns";
+import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { createLogger } from "../shared/logger.ts";
@@ -65,14 +65,14 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
   });
 
   /** A fresh environment (own outbox stream), a relay on it, and a reader of the inventory queue. */
-  function setup(options: { claimIdleMs?: number; relays?: number; start?: boolean } = {}) {
+  function setup(options: { claimIdleMs?: number; relays?: number; start?: boolean; sns?: SNSClient } = {}) {
     const env = `t${randomUUID().slice(0, 8)}`;
     const store = new OrderStore(redis, { env });
     const registry = new Registry();
     for (let i = 0; i < (options.relays ?? 1); i++) {
       const relay = new OutboxRelay({
         redis,
-        sns,
+        sns: options.sns ?? sns,
         topicArn: fauxqs.env.ORDERS_TOPIC_ARN!,
         env,
         logger,
@@ -179,6 +179,43 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     } finally {
       if (!fauxqs.server()) await fauxqs.start();
     }
+  });
+
+  void test("failed entries of a partial batch are retried; an entry SNS rejects is retried after the idle time", async () => {
+    let calls = 0;
+    // SNS accepting the batch except its first entry (a transient failure) and second (SNS blames the sender).
+    const partial = {
+      send: async (command: PublishBatchCommand) => {
+        calls += 1;
+        const entries = command.input.PublishBatchRequestEntries ?? [];
+        if (calls > 1 || entries.length < 3) return sns.send(command);
+        const rest = await sns.send(
+          new PublishBatchCommand({ ...command.input, PublishBatchRequestEntries: entries.slice(2) }),
+        );
+        return {
+          Successful: rest.Successful,
+          Failed: [
+            { Id: entries[0]!.Id, Code: "InternalError", SenderFault: false },
+            { Id: entries[1]!.Id, Code: "InvalidParameter", SenderFault: true },
+          ],
+        };
+      },
+    } as unknown as SNSClient;
+    const { store, registry, inventory } = setup({ sns: partial, claimIdleMs: 500, start: false });
+    const events = Array.from({ length: 5 }, placedEvent);
+    await store.appendToOutbox(events);
+    relays[0]!.start();
+    await arrived(
+      inventory,
+      events.map((e) => e.id),
+      "all 5 events, including the two that failed at first",
+    );
+    assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "retry" }), 1);
+    assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "failed" }), 1);
+    await waitFor(
+      async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+      { description: "everything acknowledged" },
+    );
   });
 
   void test("several relays share the outbox and every event is published", async () => {
