@@ -102,7 +102,12 @@ export class SqsWorker<E extends RuntimeEvent> {
     this.#deletes = new DeleteBatcher(deps.sqs, this.options.queueUrl, (error, failed) =>
       this.#log.warn({ err: error, failed }, describeSdkError(error, "DeleteMessageBatch")),
     );
-    this.#metrics.inFlight.set({ worker: this.options.worker }, 0);
+    // Every series exists from the start, so rate() and alerts see zeros instead of nothing.
+    const worker = this.options.worker;
+    this.#metrics.inFlight.set({ worker }, 0);
+    for (const outcome of ["success", "retry", "dead_letter", "duplicate"] as const) {
+      this.#metrics.processed.inc({ worker, outcome }, 0);
+    }
   }
 
   /** Starts `concurrency` pollers. */
