@@ -11,6 +11,7 @@ import { freePort } from "../test/support/ports.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { validOrder } from "./test-support/sample-order.ts";
+import { startLocalRedis } from "./test-support/local-redis.ts";
 import { QueueReader, type ReceivedEvent } from "./test-support/queue-reader.ts";
 import { startRole, type RoleProcess } from "./test-support/role-process.ts";
 
@@ -144,6 +145,41 @@ void describe("eventfleet relay killed between reading and publishing", () => {
       }
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+void describe("eventfleet api while its Redis goes down and comes back", () => {
+  void test("readiness fails and writes answer 503 while Redis is down; the process stays up and recovers", async () => {
+    const env = await createTestEnv({ aws: true });
+    const redis = await startLocalRedis();
+    const port = await freePort();
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const api = await startRole(["api"], { ...env, REDIS_URL: redis.url, API_PORT: String(port) });
+    const place = async () =>
+      (
+        await fetch(`${apiUrl}/v1/orders`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(validOrder()),
+        })
+      ).status;
+    try {
+      await api.waitReady();
+      assert.equal(await place(), 202);
+      await redis.kill();
+      await waitFor(async () => (await fetch(`${api.managementUrl}/readyz`)).status === 503, {
+        description: "/readyz failing while Redis is down",
+      });
+      assert.equal(await place(), 503);
+      assert.equal((await fetch(`${api.managementUrl}/healthz`)).status, 200, "alive all the same");
+      await redis.start();
+      await api.waitReady();
+      await waitFor(async () => (await place()) === 202, { description: "orders accepted again" });
+      assert.equal(api.child.exitCode, null);
+    } finally {
+      await api.stop();
+      await redis.stop();
     }
   });
 });
