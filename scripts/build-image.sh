@@ -37,6 +37,8 @@ else
   # chroot isolation: the default (crun/runc with cgroups) cannot run nested on this kind of host.
   buildah "${STORE[@]}" bud --isolation chroot --network host --pull=never --layers "${args[@]}" . >&2
   size="$(podman "${STORE[@]}" image inspect --format '{{.Size}}' "$IMAGE")"
+  # Earlier builds' images, now untagged, would pile up in the private storage.
+  podman "${STORE[@]}" image prune -f >/dev/null
   if [[ "${PUSH:-0}" == 1 ]]; then
     buildah "${STORE[@]}" push "$IMAGE" && buildah "${STORE[@]}" push "$IMAGE_VERSIONED"
   fi
