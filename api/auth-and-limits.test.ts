@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { waitFor } from "../test/support/wait.ts";
-import { sha256Hex } from "./auth.ts";
+import { ConfigError } from "../shared/config.ts";
+import { freePort } from "../test/support/ports.ts";
+import { createAuthenticator, sha256Hex } from "./auth.ts";
 import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
 import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
 import { validOrder } from "./test-support/sample-order.ts";
@@ -181,13 +183,61 @@ void describe("auth and rate limiting", () => {
     });
   });
 
+  void test("a JWKS that cannot be fetched is a 503, not a 401; a bad key setting is a ConfigError naming it", async () => {
+    const closedPort = await freePort();
+    const api = await startInProcessApi({
+      redisUrl: redis.url,
+      auth: {
+        mode: "jwt",
+        jwt: {
+          jwksUrl: `http://127.0.0.1:${closedPort}/jwks`,
+          issuer: "i",
+          audience: "a",
+          scopeClaim: "scope",
+        },
+      },
+    });
+    try {
+      const header = { authorization: "Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2ln" };
+      const answer = await status(api, "POST", "/v1/orders", header);
+      assert.equal(answer.status, 503);
+      assert.ok(answer.headers.get("retry-after"));
+    } finally {
+      await api.close();
+    }
+    assert.throws(
+      () => createAuthenticator({ mode: "apikey" }),
+      (e: Error) => e instanceof ConfigError && /API_KEYS/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        createAuthenticator({
+          mode: "apikey",
+          apiKeys: '[{"name":"x","sha256":"nothex","scopes":["orders:read"]}]',
+        }),
+      (e: Error) => e instanceof ConfigError && /API_KEYS: 0.sha256/.test(e.message),
+    );
+    assert.throws(
+      () => createAuthenticator({ mode: "jwt" }),
+      (e: Error) => e instanceof ConfigError && /JWT_JWKS_URL/.test(e.message),
+    );
+  });
+
   void test("rate limit: 429 with Retry-After past the burst, per principal, and recovers", async () => {
-    const api = await startInProcessApi({ redisUrl: redis.url, rateLimit: { perSecond: 2, burst: 3 } });
+    const [busy, quiet] = [randomUUID(), randomUUID()];
+    const apiKeys = JSON.stringify(
+      [busy, quiet].map((key, i) => ({ name: `p${i}`, sha256: sha256Hex(key), scopes: ["inventory:admin"] })),
+    );
+    const api = await startInProcessApi({
+      redisUrl: redis.url,
+      auth: { mode: "apikey", apiKeys },
+      rateLimit: { perSecond: 2, burst: 3 },
+    });
     try {
       const statuses: number[] = [];
       let retryAfter: string | null = null;
       for (let i = 0; i < 6; i++) {
-        const answer = await status(api, "GET", "/v1/inventory/S1");
+        const answer = await status(api, "GET", "/v1/inventory/S1", { "x-api-key": busy });
         statuses.push(answer.status);
         if (answer.status === 429) retryAfter = answer.headers.get("retry-after");
       }
@@ -197,11 +247,19 @@ void describe("auth and rate limiting", () => {
       );
       assert.ok(statuses.includes(429), `limited: ${statuses.join(",")}`);
       assert.ok(Number(retryAfter) >= 1, "Retry-After in seconds");
-      await waitFor(async () => (await status(api, "GET", "/v1/inventory/S1")).status === 200, {
-        timeoutMs: 10_000,
-        intervalMs: 250,
-        description: "requests allowed again after the bucket refills",
-      });
+      assert.equal(
+        (await status(api, "GET", "/v1/inventory/S1", { "x-api-key": quiet })).status,
+        200,
+        "another principal is not limited",
+      );
+      await waitFor(
+        async () => (await status(api, "GET", "/v1/inventory/S1", { "x-api-key": busy })).status === 200,
+        {
+          timeoutMs: 10_000,
+          intervalMs: 250,
+          description: "requests allowed again after the bucket refills",
+        },
+      );
     } finally {
       await api.close();
     }
