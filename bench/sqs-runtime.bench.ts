@@ -1,5 +1,6 @@
 // Throughput of the SQS worker runtime (no-op handler) against a raw SDK receive/delete loop, same run, same queue.
 import { randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -14,7 +15,8 @@ import { Registry } from "prom-client";
 import { createSqsClient } from "../shared/cloud-clients.ts";
 import { orderEvent, type OrderEvent } from "../shared/events/order-events.ts";
 import { placedEvent } from "../test/orders/order-event-fixtures.ts";
-import { getStack } from "../test/support/stack.ts";
+import { startApi, startWorker, stopWorker, type WorkerProcess } from "../test/orders/saga-stack.ts";
+import { createTestEnv, getStack } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { SqsWorker } from "../workers/sqs-runtime/sqs-worker.ts";
 
@@ -41,6 +43,7 @@ export interface SqsRuntimeBenchResult {
   name: string;
   messages: number;
   rows: SqsRuntimeBenchRow[];
+  saga: SagaLatencyResult;
   markdown: string;
 }
 
@@ -166,6 +169,105 @@ async function runtime(
   return perSecond;
 }
 
+export interface SagaLatencyResult {
+  orders: number;
+  /** Orders placed per second (paced). */
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ordersPerSecond: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Saga latency on the local stack: `eventfleet api` (with relay) and the three workers as processes; orders placed
+ * over HTTP by 20 clients at a steady rate; latency = the order's SHIPPED time minus its placement time, from its own history.
+ */
+export async function runSagaLatency(
+  orders = Number(process.env.BENCH_SAGA_ORDERS ?? 1000),
+  rate = Number(process.env.BENCH_SAGA_RATE ?? 50),
+): Promise<SagaLatencyResult> {
+  const env = await createTestEnv({ aws: true });
+  const quiet = { LOG_LEVEL: "warn" };
+  const api = await startApi(env);
+  const workers: WorkerProcess[] = [];
+  try {
+    for (const name of ["inventory", "shipment", "notification"] as const)
+      workers.push(await startWorker(name, env, quiet));
+    const sku = `BENCH-${randomUUID().slice(0, 8)}`;
+    await fetch(`${api.url}/v1/inventory/${sku}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ available: orders * 2 }),
+    });
+    const ids: string[] = [];
+    const started = performance.now();
+    let next = 0;
+    const client = async () => {
+      while (next < orders) {
+        // Paced: order i leaves at i / rate seconds, so latency is measured below saturation, not queueing.
+        const due = started + (next * 1000) / rate;
+        next++;
+        if (due > performance.now()) await delay(due - performance.now());
+        const response = await fetch(`${api.url}/v1/orders`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            customerId: "bench",
+            items: [{ sku, quantity: 1, unitPriceCents: 100 }],
+            currency: "EUR",
+            shippingAddress: {
+              name: "Bench",
+              line1: "1 Loop St",
+              city: "Town",
+              postalCode: "12345",
+              country: "DE",
+            },
+            contact: { email: "bench@example.com" },
+          }),
+        });
+        ids.push(((await response.json()) as { id: string }).id);
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, client));
+    const latencies: number[] = [];
+    await waitFor(
+      async () => {
+        for (const id of ids.splice(0)) {
+          const order = (await (await fetch(`${api.url}/v1/orders/${id}`)).json()) as {
+            status: string;
+            history: Array<{ stage: string; at: string }>;
+          };
+          const shipped = order.history.find((h) => h.stage === "SHIPPED");
+          const placed = order.history.find((h) => h.stage === "ACKNOWLEDGED");
+          if (shipped && placed) latencies.push(Date.parse(shipped.at) - Date.parse(placed.at));
+          else ids.push(id);
+        }
+        return ids.length === 0;
+      },
+      { description: "every order to ship", timeoutMs: 600_000, intervalMs: 500 },
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      orders,
+      rate,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies.at(-1)!,
+      ordersPerSecond: Math.round(orders / elapsed),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => stopWorker(w)));
+    api.child.kill("SIGTERM");
+    await api.exited;
+  }
+}
+
 export async function run(): Promise<SqsRuntimeBenchResult> {
   const { env } = await getStack();
   const sqs = createSqsClient({
@@ -215,11 +317,24 @@ export async function run(): Promise<SqsRuntimeBenchResult> {
     "",
     "Goals: ≥ 0.9× the raw loop at concurrency 1; ≥ 3× the raw loop's concurrency-1 rate at concurrency 4.",
   ].join("\n");
-  return { name: "sqs-runtime", messages: MESSAGES, rows, markdown };
+  const saga = await runSagaLatency();
+  const sagaMarkdown = [
+    "",
+    `### Saga latency, placement → SHIPPED (${saga.orders} orders over HTTP at ${saga.rate}/s; api+relay and 3 workers as processes)`,
+    "",
+    "| p50 | p99 | max | orders/s end to end |",
+    "|---:|---:|---:|---:|",
+    `| ${saga.p50Ms} ms | ${saga.p99Ms} ms | ${saga.maxMs} ms | ${saga.ordersPerSecond} |`,
+    "",
+    "Goal: p99 under 1 s.",
+  ].join("\n");
+  return { name: "sqs-runtime", messages: MESSAGES, rows, saga, markdown: markdown + "\n" + sagaMarkdown };
 }
 
 if (import.meta.main) {
-  const result = await run();
+  const result = process.argv.includes("--saga-only")
+    ? { markdown: JSON.stringify(await runSagaLatency()) }
+    : await run();
   process.stdout.write(`${result.markdown}\n`);
   process.exit(0);
 }
