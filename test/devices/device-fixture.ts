@@ -8,9 +8,19 @@ import { EventHubProducerClient, type Checkpoint, type PartitionOwnership } from
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { QueueClient } from "@azure/storage-queue";
 import type { ContainerClient } from "@azure/storage-blob";
+import { pino } from "pino";
+import { Registry } from "prom-client";
 import { createCosmosClient, createStorageClients } from "../../shared/cloud-clients.ts";
+import { parseEnv, processEnv } from "../../shared/config.ts";
+import { composeDeviceIngest, type ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
+import { deviceIngestEnv } from "../../workers/device-ingest/config.ts";
+import type { DeviceIngestOptionsInput } from "../../workers/device-ingest/device-ingest-options.ts";
 import { buildTopology } from "../../shared/topology/topology.ts";
 import { startEventHubsEmulator, type EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
+import {
+  parseDeadLetterMessage,
+  type DeadLetterMessage,
+} from "../../workers/device-ingest/dead-letter-message.ts";
 import { createTestEnv, ROOT } from "../support/stack.ts";
 import { freePort } from "../support/ports.ts";
 import { waitFor } from "../support/wait.ts";
@@ -107,9 +117,22 @@ export class DeviceTestProbe {
   async lastSequenceNumbers(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const id of await this.producer.getPartitionIds()) {
-      out[id] = (await this.producer.getPartitionProperties(id)).lastEnqueuedSequenceNumber;
+      const last = (await this.producer.getPartitionProperties(id)).lastEnqueuedSequenceNumber;
+      if (last >= 0) out[id] = last;
     }
     return out;
+  }
+
+  /** Waits until every non-empty partition's checkpoint is at its last event (batches are checkpointed when done). */
+  async waitCheckpointsAtEnd(timeoutMs = 60_000): Promise<void> {
+    const last = await this.lastSequenceNumbers();
+    await waitFor(
+      async () => {
+        const checkpointed = await this.checkpointedSequences();
+        return Object.entries(last).every(([p, n]) => checkpointed[p] === n);
+      },
+      { timeoutMs, intervalMs: 250, description: `checkpoints at ${JSON.stringify(last)}` },
+    );
   }
 
   async checkpoints(): Promise<Checkpoint[]> {
@@ -125,17 +148,10 @@ export class DeviceTestProbe {
     return this.checkpointStore.listOwnership(this.producer.fullyQualifiedNamespace, HUB, CONSUMER_GROUP);
   }
 
-  /** Every dead letter in the queue, received (and hidden for a minute) so the full texts can be read. */
-  async receiveDeadLetters(): Promise<{ messageText: string; messageId: string; popReceipt: string }[]> {
-    const out = [];
-    for (;;) {
-      const { receivedMessageItems } = await this.queue.receiveMessages({
-        numberOfMessages: 32,
-        visibilityTimeout: 60,
-      });
-      if (receivedMessageItems.length === 0) return out;
-      out.push(...receivedMessageItems);
-    }
+  /** The dead letters at the front of the queue (at most 32), parsed; left visible. */
+  async peekDeadLetters(): Promise<DeadLetterMessage[]> {
+    const { peekedMessageItems } = await this.queue.peekMessages({ numberOfMessages: 32 });
+    return peekedMessageItems.map((m) => parseDeadLetterMessage(m.messageText));
   }
 
   async queueDepth(): Promise<number> {
@@ -234,4 +250,21 @@ export function validEvents(prefix: string, count: number, devices: number) {
       id: `${deviceId}:${prefix}-${i}`,
     };
   });
+}
+
+/** The worker in this process (lighter than a replica process where process boundaries do not matter). */
+export function startInProcessWorker(
+  env: Record<string, string>,
+  overrides: Partial<DeviceIngestOptionsInput> = {},
+): { worker: ComposedDeviceIngest; registry: Registry } {
+  const config = parseEnv({ ...processEnv, ...deviceIngestEnv }, env);
+  const registry = new Registry();
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const worker = composeDeviceIngest(config, {
+    logger,
+    registry,
+    overrides: { drainTimeoutMs: 2000, ...overrides },
+  });
+  worker.start();
+  return { worker, registry };
 }

@@ -52,6 +52,12 @@ export const deviceIngestEnv = {
     "Longest pause between retries of Cosmos or the dead-letter queue.",
     "30000",
   ),
+  DEVICE_INGEST_MAX_EVENT_BYTES: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of bytes",
+    description:
+      "Largest event body stored; larger ones are dead-lettered as too_large (body kept in blob storage).",
+    default: "262144",
+  }),
   DEVICE_INGEST_WRITE_MODE: envVar(z.enum(["bulk", "per-event"]), {
     expects: "bulk or per-event",
     description: "Cosmos writes per batch: bulk operations (default) or one request per event (benchmarks).",
@@ -74,6 +80,7 @@ export function optionsFromConfig(config: DeviceIngestConfig): DeviceIngestOptio
     checkpointEveryEvents: config.DEVICE_INGEST_CHECKPOINT_EVENTS,
     checkpointIntervalMs: config.DEVICE_INGEST_CHECKPOINT_INTERVAL_MS,
     retryMaxMs: config.DEVICE_INGEST_RETRY_MAX_MS,
+    maxEventBytes: config.DEVICE_INGEST_MAX_EVENT_BYTES,
     writeMode: config.DEVICE_INGEST_WRITE_MODE,
   };
 }
