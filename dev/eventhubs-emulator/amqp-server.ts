@@ -101,6 +101,27 @@ function toArray(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/**
+ * rhea writes every frame with its own `socket.write`, one syscall per event on a receiving link.
+ * Corking the socket for the rest of the tick turns the frames written together into one writev.
+ */
+function coalesceWrites(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  });
+}
+
 export class EventHubsAmqpServer {
   private readonly hubs: ReadonlyMap<string, EventHub>;
   private readonly verifySasKey: string | undefined;
@@ -140,6 +161,7 @@ export class EventHubsAmqpServer {
     server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.setNoDelay(true);
+      coalesceWrites(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {

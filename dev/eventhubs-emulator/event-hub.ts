@@ -6,7 +6,7 @@ import type { HubOptions } from "./options.ts";
 import { PartitionFile } from "./partition-file.ts";
 import { partitionForKey } from "./partition-key.ts";
 import { PartitionLog } from "./partition-log.ts";
-import type { Retention } from "./partition-log.ts";
+import type { EventStamper, Retention } from "./partition-log.ts";
 import { ReceiverOwnership } from "./receiver-ownership.ts";
 
 export class EventHub {
@@ -17,7 +17,7 @@ export class EventHub {
   private readonly ownership = new Map<string, ReceiverOwnership>();
   private roundRobin = 0;
 
-  constructor(options: HubOptions, retention: Retention, dataDir: string | undefined) {
+  constructor(options: HubOptions, retention: Retention, dataDir: string | undefined, stamp: EventStamper) {
     this.name = options.name;
     this.createdAt = new Date();
     // Consumer group names are case-insensitive in the service.
@@ -27,9 +27,9 @@ export class EventHub {
     const hubDir = dataDir === undefined ? undefined : join(dataDir, options.name);
     if (hubDir) mkdirSync(hubDir, { recursive: true });
     this.partitions = Array.from({ length: options.partitions }, (_, index) => {
-      if (!hubDir) return new PartitionLog(String(index), retention);
+      if (!hubDir) return new PartitionLog(String(index), retention, stamp);
       const { file, events, end } = PartitionFile.open(join(hubDir, `${index}.log`));
-      return new PartitionLog(String(index), retention, file, events, end);
+      return new PartitionLog(String(index), retention, stamp, file, events, end);
     });
   }
 

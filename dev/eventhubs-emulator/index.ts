@@ -1,6 +1,8 @@
 // Event Hubs emulator: an AMQP 1.0 server that the real @azure/event-hubs SDK uses as Event Hubs (dev/test only).
 import { EventHubsAmqpServer } from "./amqp-server.ts";
 import { EventHub } from "./event-hub.ts";
+import { stampEvent } from "./message-bytes.ts";
+import { reencodeEvent } from "./message-reencode.ts";
 import { DEFAULT_SAS_KEY, resolveOptions, SAS_KEY_NAME } from "./options.ts";
 import type { EventHubsEmulatorOptions } from "./options.ts";
 
@@ -22,8 +24,12 @@ const RETENTION_SWEEP_MS = 1000;
 export async function startEventHubsEmulator(options: EventHubsEmulatorOptions): Promise<EventHubsEmulator> {
   const resolved = resolveOptions(options);
   const hubs = new Map<string, EventHub>();
+  const stamp = resolved.codec === "reencode" ? reencodeEvent : stampEvent;
   for (const hubOptions of resolved.hubs) {
-    hubs.set(hubOptions.name.toLowerCase(), new EventHub(hubOptions, resolved.retention, resolved.dataDir));
+    hubs.set(
+      hubOptions.name.toLowerCase(),
+      new EventHub(hubOptions, resolved.retention, resolved.dataDir, stamp),
+    );
   }
   const server = new EventHubsAmqpServer({ hubs, verifySasKey: resolved.verifySasKey });
   let port: number;

@@ -48,6 +48,11 @@ export const optionsSchema = z.object({
   /** When set, CBS tokens must be signed with this key and unexpired (401 otherwise). */
   verifySasKey: z.string().min(1).optional(),
   retention: retentionSchema.default({}),
+  /**
+   * How events get the service's annotations: "splice" (default) copies the sender's bytes and writes
+   * only the annotations; "reencode" decodes and re-encodes every event, the baseline benchmarks compare with.
+   */
+  codec: z.enum(["splice", "reencode"]).default("splice"),
 });
 
 export type EventHubsEmulatorOptions = z.input<typeof optionsSchema>;

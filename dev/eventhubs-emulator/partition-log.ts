@@ -1,5 +1,6 @@
 // One partition: its events in order, their sequence numbers and offsets, retention, and readers.
 import { stampEvent } from "./message-bytes.ts";
+import type { EventStamp, StampedEvent } from "./message-bytes.ts";
 import type { LogEnd, PartitionFile } from "./partition-file.ts";
 import type { StartPosition } from "./start-position.ts";
 
@@ -18,6 +19,9 @@ export interface Retention {
   maxAgeMs?: number | undefined;
 }
 
+/** Adds the service's annotations to an encoded event (message-bytes.ts splices; a baseline re-encodes). */
+export type EventStamper = (message: Buffer, stamp: EventStamp) => StampedEvent;
+
 export interface PartitionProperties {
   beginSequenceNumber: number;
   lastSequenceNumber: number;
@@ -29,6 +33,7 @@ export interface PartitionProperties {
 export class PartitionLog {
   readonly id: string;
   private readonly retention: Retention;
+  private readonly stamp: EventStamper;
   private readonly file: PartitionFile | undefined;
   /** Retained events are `events[head..]`; the prefix is garbage awaiting compaction. */
   private events: StoredEvent[];
@@ -45,12 +50,14 @@ export class PartitionLog {
   constructor(
     id: string,
     retention: Retention,
+    stamp: EventStamper = stampEvent,
     file?: PartitionFile,
     loaded: StoredEvent[] = [],
     end?: LogEnd,
   ) {
     this.id = id;
     this.retention = retention;
+    this.stamp = stamp;
     this.file = file;
     this.events = loaded;
     const last = loaded.at(-1);
@@ -72,7 +79,7 @@ export class PartitionLog {
     const enqueuedTimeMs = Math.max(Date.now(), this.lastEnqueuedTimeMs);
     const added: StoredEvent[] = new Array<StoredEvent>(messages.length);
     for (let i = 0; i < messages.length; i++) {
-      const stamped = stampEvent(messages[i]!, {
+      const stamped = this.stamp(messages[i]!, {
         sequenceNumber: this.nextSequenceNumber,
         offset: this.nextOffset,
         enqueuedTimeMs,
