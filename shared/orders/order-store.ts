@@ -244,11 +244,18 @@ export class OrderStore {
 
   /** The order with its history, or undefined when unknown. */
   async getOrder(orderId: string): Promise<OrderRecord | undefined> {
-    const [hash, history] = await Promise.all([
-      this.#redis.hgetall(this.keys.order(orderId)),
-      this.#redis.lrange(this.keys.history(orderId), 0, -1),
-    ]);
-    return toRecord(hash, history);
+    // One MULTI, so status, version and history are read from the same moment.
+    const replies = await this.#redis
+      .multi()
+      .hgetall(this.keys.order(orderId))
+      .lrange(this.keys.history(orderId), 0, -1)
+      .exec();
+    const [[hashError, hash], [historyError, history]] = replies as [
+      [Error | null, unknown],
+      [Error | null, unknown],
+    ];
+    if (hashError ?? historyError) throw (hashError ?? historyError)!;
+    return toRecord(hash as Record<string, string>, history as string[]);
   }
 
   /**
