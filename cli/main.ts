@@ -1,9 +1,9 @@
 // The eventfleet command line: one entry point for every role and tool (ARCHITECTURE.md §3).
 import { Command, CommanderError } from "commander";
 import { version } from "../shared/version.ts";
-import { notYet } from "./not-yet.ts";
 import { registerDevCommands } from "./dev-commands.ts";
 import { registerInfraCommands } from "./infra-commands.ts";
+import { registerDeadletterCommands } from "./deadletter-commands.ts";
 import { registerDlqCommands } from "./dlq-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
@@ -26,18 +26,7 @@ export function buildProgram(): Command {
 
   registerDlqCommands(program);
 
-  const deadletter = program
-    .command("deadletter")
-    .description("device events that could not be ingested (Storage Queue)");
-  deadletter
-    .command("stats")
-    .description("how many dead letters, by reason")
-    .action(notYet("deadletter stats", 5));
-  deadletter.command("peek").description("show dead letters").action(notYet("deadletter peek", 5));
-  deadletter
-    .command("replay")
-    .description("re-validate and write dead letters")
-    .action(notYet("deadletter replay", 5));
+  registerDeadletterCommands(program);
 
   registerSimulateCommands(program);
 
