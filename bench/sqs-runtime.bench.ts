@@ -43,7 +43,8 @@ export interface SqsRuntimeBenchResult {
   name: string;
   messages: number;
   rows: SqsRuntimeBenchRow[];
-  saga: SagaLatencyResult;
+  /** Absent with --runtime-only. */
+  saga?: SagaLatencyResult;
   markdown: string;
 }
 
@@ -317,7 +318,8 @@ export async function run(): Promise<SqsRuntimeBenchResult> {
     "",
     "Goals: ≥ 0.9× the raw loop at concurrency 1; ≥ 3× the raw loop's concurrency-1 rate at concurrency 4.",
   ].join("\n");
-  const saga = await runSagaLatency();
+  const saga = process.argv.includes("--runtime-only") ? undefined : await runSagaLatency();
+  if (!saga) return { name: "sqs-runtime", messages: MESSAGES, rows, markdown };
   const sagaMarkdown = [
     "",
     `### Saga latency, placement → SHIPPED (${saga.orders} orders over HTTP at ${saga.rate}/s; api+relay and 3 workers as processes)`,

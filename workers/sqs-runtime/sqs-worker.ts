@@ -165,9 +165,12 @@ export class SqsWorker<E extends RuntimeEvent> {
   }
 
   async #drained(): Promise<void> {
-    const all = Promise.all([...this.#active]).then(() => true);
     const timeout = delay(this.options.drainTimeoutMs, false, { ref: false });
-    const finished = await Promise.race([all, timeout]);
+    let finished = true;
+    // Again until nothing is left: a receive that completed as the poll was aborted still gets released.
+    while (finished && this.#active.size > 0) {
+      finished = await Promise.race([Promise.all([...this.#active]).then(() => true), timeout]);
+    }
     if (!finished) {
       this.#abandoned = true;
       this.#log.warn(
@@ -354,8 +357,19 @@ export class SqsWorker<E extends RuntimeEvent> {
         },
       });
       this.#observeDuration(event.type, started);
-      await this.#markers.markProcessed(event.id);
-      await this.#delete(message);
+      // Marker and delete go out together (one round trip less per batch). The marker only serves to spot a
+      // later duplicate; if it is lost, that duplicate runs the handler again, whose effects are idempotent.
+      await Promise.all([
+        this.#markers
+          .markProcessed(event.id)
+          .catch((error: unknown) =>
+            log.warn(
+              { err: error },
+              `processed marker not written (a duplicate would be re-handled): ${errorMessage(error)}`,
+            ),
+          ),
+        this.#delete(message),
+      ]);
       this.#metrics.processed.inc({ worker, outcome: "success" });
       log.debug("processed");
     } catch (error) {
