@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { orderPlacedEvent, orderCancelledEvent } from "../shared/events/order-events.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { openApiPath, ROUTES } from "./routes.ts";
@@ -283,6 +284,25 @@ void describe("order API over HTTP (in-process, real Redis)", () => {
         assert.ok(![404, 405].includes(status) || path.includes("{id}"), `${method} ${path} → ${status}`);
       }
     }
+  });
+
+  void test("/openapi.json is self-contained and its request schema accepts and refuses what the route does", async () => {
+    const doc = (await call(api, "GET", "/openapi.json")).body as {
+      components: { schemas: Record<string, Record<string, unknown>> };
+    };
+    const text = JSON.stringify(doc);
+    for (const [, target] of text.matchAll(/"\$ref":"([^"]+)"/g)) {
+      const name = target!.replace("#/components/schemas/", "");
+      assert.ok(
+        target!.startsWith("#/components/schemas/") && doc.components.schemas[name],
+        `${target} resolves`,
+      );
+    }
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const validate = ajv.compile(doc.components.schemas.PlaceOrderRequest!);
+    assert.ok(validate(validOrder()), JSON.stringify(validate.errors));
+    assert.equal(validate({ ...validOrder(), extra: 1 }), false);
+    assert.equal(validate({ ...validOrder(), items: [] }), false);
   });
 
   void test("HTTP metrics carry method, route template and status code", async () => {

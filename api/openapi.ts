@@ -20,13 +20,33 @@ const COMMON_PROBLEMS: Record<number, string> = {
 
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   const schemas: Record<string, unknown> = {};
-  const ref = (schema: z.ZodType) => {
-    const id = z.globalRegistry.get(schema)?.id;
+  /**
+   * JSON Schema of a zod schema with named parts (`.meta({ id })`) moved to components.schemas: zod puts them in
+   * `$defs` and refers to `#/$defs/<id>`, which in an OpenAPI document must be `#/components/schemas/<id>`.
+   */
+  const ref = (schema: z.ZodType): unknown => {
     const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-    delete json.$schema;
-    if (!id) return json;
-    schemas[id] = json;
-    return { $ref: `#/components/schemas/${id}` };
+    const relink = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(relink);
+      if (value === null || typeof value !== "object") return value;
+      return Object.fromEntries(
+        Object.entries(value).map(([key, v]) => [
+          key,
+          key === "$ref" && typeof v === "string"
+            ? v.replace("#/$defs/", "#/components/schemas/")
+            : relink(v),
+        ]),
+      );
+    };
+    const { $defs, $schema: _dialect, ...root } = json;
+    for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, unknown>))
+      schemas[id] = relink(def);
+    const id = z.globalRegistry.get(schema)?.id;
+    if (id && !root.$ref) {
+      schemas[id] = relink(root);
+      return { $ref: `#/components/schemas/${id}` };
+    }
+    return relink(root);
   };
   const problemRef = ref(problemDetails);
   const paths: Record<string, Record<string, unknown>> = {};
