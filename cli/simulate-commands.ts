@@ -1,6 +1,6 @@
 // `eventfleet simulate orders|devices`: load and demo traffic.
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { notYet } from "./not-yet.ts";
+import { registerSimulateDevicesCommand } from "./simulate-devices-commands.ts";
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -110,8 +110,5 @@ export function registerSimulateCommands(program: Command): void {
       ).argParser(positiveInt),
     )
     .action(simulateOrdersCommand);
-  simulate
-    .command("devices")
-    .description("send device events to Event Hubs")
-    .action(notYet("simulate devices", 5));
+  registerSimulateDevicesCommand(simulate);
 }
