@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { getStack } from "../test/support/stack.ts";
+import { createTestEnv } from "../test/support/stack.ts";
 import { freePort } from "../test/support/ports.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { IMAGE, imageMissingReason, podman } from "./support/image.ts";
@@ -72,85 +72,93 @@ void describe(`container image ${IMAGE}`, { skip }, () => {
     );
   });
 
-  void describe("a role on a read-only root with the emulator stack", () => {
-    let env: Record<string, string> = {};
-    let port = 0;
-    const name = `eventfleet-image-test-${randomUUID().slice(0, 8)}`;
+  // Each role gets its own EVENTFLEET_ENV with freshly provisioned queues and topic: no other test's data.
+  const roles = (process.env.EVENTFLEET_IMAGE_ROLES ?? "relay,worker inventory")
+    .split(",")
+    .map((r) => r.trim().split(" "));
+  for (const role of roles) {
+    void describe(`${role.join(" ")} on a read-only root with the emulator stack`, () => {
+      let env: Record<string, string> = {};
+      let port = 0;
+      const name = `eventfleet-image-test-${randomUUID().slice(0, 8)}`;
 
-    before(async () => {
-      env = (await getStack()).env;
-      port = await freePort();
-    });
-
-    void test("serves /readyz, then exits 0 on SIGTERM within its budget", async () => {
-      const role = (process.env.EVENTFLEET_IMAGE_ROLE ?? "relay").split(" ");
-      const envArgs = Object.entries({
-        ...env,
-        MANAGEMENT_PORT: String(port),
-        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-        LOG_LEVEL: "warn",
-      }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-      containers.push(name);
-      // Like the pod: read-only root, only /tmp writable, host network so it reaches the emulators on 127.0.0.1.
-      const started = await podman([
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--network",
-        "host",
-        "--read-only",
-        "--read-only-tmpfs=false",
-        "--tmpfs",
-        "/tmp:rw,size=64m",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        ...envArgs,
-        IMAGE,
-        ...role,
-      ]);
-      assert.equal(started.code, 0, started.stderr);
-
-      const logs = async () => {
-        const { stdout, stderr } = await podman(["logs", name]);
-        return stdout + stderr;
-      };
-      // Stops waiting as soon as the container exits (a crash at start), so the logs show up at once.
-      const outcome = await waitFor(
-        async () => {
-          const state = await podman(["inspect", "--format", "{{.State.Status}}", name]);
-          if (state.stdout.trim() === "exited") return "exited";
-          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-          return res?.status === 200 ? "ready" : undefined;
-        },
-        { timeoutMs: 90_000, intervalMs: 250, description: `${role.join(" ")} in the image serves /readyz` },
-      ).catch(async (error: unknown) => {
-        throw new Error(`${(error as Error).message}\ncontainer logs:\n${await logs()}`);
+      before(async () => {
+        env = await createTestEnv({ aws: true });
+        port = await freePort();
       });
-      assert.equal(outcome, "ready", `the container exited before it became ready:\n${await logs()}`);
+      void test("serves /readyz, then exits 0 on SIGTERM within its budget", async () => {
+        const envArgs = Object.entries({
+          ...env,
+          MANAGEMENT_PORT: String(port),
+          SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+          LOG_LEVEL: "warn",
+        }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+        containers.push(name);
+        // Like the pod: read-only root, only /tmp writable, host network so it reaches the emulators on 127.0.0.1.
+        const started = await podman([
+          "run",
+          "-d",
+          "--name",
+          name,
+          "--network",
+          "host",
+          "--read-only",
+          "--read-only-tmpfs=false",
+          "--tmpfs",
+          "/tmp:rw,size=64m",
+          "--cap-drop",
+          "ALL",
+          "--security-opt",
+          "no-new-privileges",
+          ...envArgs,
+          IMAGE,
+          ...role,
+        ]);
+        assert.equal(started.code, 0, started.stderr);
 
-      const killed = await podman(["kill", "--signal", "TERM", name]);
-      assert.equal(killed.code, 0, killed.stderr);
-      const exit = await waitFor(
-        async () => {
-          const { stdout } = await podman([
-            "inspect",
-            "--format",
-            "{{.State.Status}} {{.State.ExitCode}}",
-            name,
-          ]);
-          const [status, code] = stdout.trim().split(" ");
-          return status === "exited" ? Number(code) : undefined;
-        },
-        {
-          timeoutMs: SHUTDOWN_TIMEOUT_MS + 20_000,
-          intervalMs: 200,
-          description: "the container exits after SIGTERM",
-        },
-      );
-      assert.equal(exit, 0, await logs());
+        const logs = async () => {
+          const { stdout, stderr } = await podman(["logs", name]);
+          return stdout + stderr;
+        };
+        // Stops waiting as soon as the container exits (a crash at start), so the logs show up at once.
+        const outcome = await waitFor(
+          async () => {
+            const state = await podman(["inspect", "--format", "{{.State.Status}}", name]);
+            if (state.stdout.trim() === "exited") return "exited";
+            const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+            return res?.status === 200 ? "ready" : undefined;
+          },
+          {
+            timeoutMs: 90_000,
+            intervalMs: 250,
+            description: `${role.join(" ")} in the image serves /readyz`,
+          },
+        ).catch(async (error: unknown) => {
+          throw new Error(`${(error as Error).message}\ncontainer logs:\n${await logs()}`);
+        });
+        assert.equal(outcome, "ready", `the container exited before it became ready:\n${await logs()}`);
+
+        const killed = await podman(["kill", "--signal", "TERM", name]);
+        assert.equal(killed.code, 0, killed.stderr);
+        const exit = await waitFor(
+          async () => {
+            const { stdout } = await podman([
+              "inspect",
+              "--format",
+              "{{.State.Status}} {{.State.ExitCode}}",
+              name,
+            ]);
+            const [status, code] = stdout.trim().split(" ");
+            return status === "exited" ? Number(code) : undefined;
+          },
+          {
+            timeoutMs: SHUTDOWN_TIMEOUT_MS + 20_000,
+            intervalMs: 200,
+            description: "the container exits after SIGTERM",
+          },
+        );
+        assert.equal(exit, 0, await logs());
+      });
     });
-  });
+  }
 });

@@ -54,8 +54,10 @@ void describe("dashboards and rules on a real Prometheus scraping the roles", { 
   };
 
   before(async () => {
-    const env = await createTestEnv({ aws: true });
-    const withHub = Boolean(env.EVENTHUB_CONNECTION_STRING);
+    // device-ingest only on request: its epoch receivers would take partitions of the shared hub away from
+    // device-ingest tests running at the same time. Its names then come from docs/metrics.md (see the last test).
+    const withHub = process.env.EVENTFLEET_PROMETHEUS_DEVICE_INGEST === "1";
+    const env = await createTestEnv({ aws: true, azure: withHub });
     const wanted: [string, string[]][] = [
       ["api", ["api"]],
       ["inventory", ["worker", "inventory"]],
