@@ -32,6 +32,12 @@ export interface SqsWorkerOptions {
    * Default a third of the visibility timeout, so two heartbeats may fail before the message reappears.
    */
   heartbeatIntervalSeconds: number;
+  /**
+   * How long the heartbeat keeps a handler's message invisible. Default 300 s: a handler still running after
+   * 5 minutes is presumed stuck, so its message is let go (it reappears for another attempt) instead of being
+   * held forever. Handlers have their own shorter timeouts (webhook, Redis); this is the backstop.
+   */
+  maxHandlerSeconds: number;
   /** First retry delay after a retryable failure (visibility on attempt 1). Default 1 s. */
   retryBaseSeconds: number;
   /**
@@ -76,6 +82,7 @@ export function resolveSqsWorkerOptions(input: SqsWorkerOptionsInput): SqsWorker
     visibilityTimeoutSeconds,
     heartbeatIntervalSeconds:
       input.heartbeatIntervalSeconds ?? Math.max(1, Math.floor(visibilityTimeoutSeconds / 3)),
+    maxHandlerSeconds: input.maxHandlerSeconds ?? 300,
     retryBaseSeconds: input.retryBaseSeconds ?? 1,
     retryMaxSeconds: input.retryMaxSeconds ?? 300,
     processedMarkerTtlSeconds: input.processedMarkerTtlSeconds ?? 15 * 24 * 3600,
@@ -106,6 +113,10 @@ export function resolveSqsWorkerOptions(input: SqsWorkerOptionsInput): SqsWorker
   check(
     options.heartbeatIntervalSeconds > 0 && options.heartbeatIntervalSeconds < visibilityTimeoutSeconds,
     "heartbeatIntervalSeconds must be above 0 and below visibilityTimeoutSeconds, or the message reappears",
+  );
+  check(
+    options.maxHandlerSeconds >= visibilityTimeoutSeconds,
+    "maxHandlerSeconds must be at least visibilityTimeoutSeconds",
   );
   check(
     int(options.retryBaseSeconds) &&

@@ -271,10 +271,19 @@ export class SqsWorker<E extends RuntimeEvent> {
   }
 
   #startHeartbeat(message: Message): NodeJS.Timeout {
-    const { heartbeatIntervalSeconds, visibilityTimeoutSeconds } = this.options;
+    const { heartbeatIntervalSeconds, visibilityTimeoutSeconds, maxHandlerSeconds } = this.options;
+    const started = Date.now();
     const timer = setInterval(() => {
       if (this.#abandoned) {
         clearInterval(timer);
+        return;
+      }
+      if (Date.now() - started > maxHandlerSeconds * 1000) {
+        clearInterval(timer);
+        this.#log.error(
+          { messageId: message.MessageId, maxHandlerSeconds },
+          "handler presumed stuck: no longer extending its visibility (the message will be redelivered)",
+        );
         return;
       }
       void this.#changeVisibility(message, visibilityTimeoutSeconds, "heartbeat");
