@@ -268,6 +268,27 @@ for (const profile of PROFILES) {
       }
     });
 
+    void test("scaling follows each worker's values: scale to zero, max replicas, HPA behaviour", async () => {
+      const objects = await render(profile);
+      const v = values(profile);
+      const keyOf: Record<string, string> = {
+        inventory: "inventory",
+        shipment: "shipment",
+        notification: "notification",
+        "device-ingest": "deviceIngest",
+      };
+      for (const so of byKind<ScaledObject>(objects, "ScaledObject")) {
+        const component = so.metadata.labels?.["app.kubernetes.io/component"] ?? "";
+        const keda = ((v[keyOf[component] ?? ""] ?? {}) as { keda?: Record<string, unknown> }).keda ?? {};
+        assert.equal(so.spec.minReplicaCount, keda.minReplicaCount ?? 0, `${component} minReplicaCount`);
+        if (keda.maxReplicaCount !== undefined) assert.equal(so.spec.maxReplicaCount, keda.maxReplicaCount);
+        const behavior = (
+          so.spec as { advanced?: { horizontalPodAutoscalerConfig?: { behavior?: unknown } } }
+        ).advanced?.horizontalPodAutoscalerConfig?.behavior;
+        assert.deepEqual(behavior, keda.behavior, `${component} HPA behaviour`);
+      }
+    });
+
     void test("identities: IRSA and Workload Identity annotations, no Secret ever rendered", async () => {
       const objects = await render(profile);
       assert.deepEqual(byKind(objects, "Secret"), []);
