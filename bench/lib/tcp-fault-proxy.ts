@@ -1,0 +1,51 @@
+// A TCP proxy in front of an emulator that can be taken down and brought back: an outage without losing its data.
+import { createServer, connect, type Server, type Socket } from "node:net";
+
+export class TcpFaultProxy {
+  readonly #targetPort: number;
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+  outages = 0;
+
+  constructor(targetPort: number) {
+    this.#targetPort = targetPort;
+  }
+
+  /** Starts listening (port 0 picks a free port the first time; later starts reuse it). */
+  async up(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect({ port: this.#targetPort, host: "127.0.0.1" });
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on("close", () => this.#sockets.delete(socket));
+        socket.on("error", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+    const address = server.address();
+    if (typeof address === "object" && address) this.port = address.port;
+    this.#server = server;
+  }
+
+  /** Refuses new connections and resets open ones, as a stopped server would. */
+  async down(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+    this.#sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.outages += 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.#server) await this.down();
+  }
+}
