@@ -12,6 +12,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { createCosmosClient, createStorageClients } from "../../shared/cloud-clients.ts";
 import { parseEnv, processEnv } from "../../shared/config.ts";
+import type { Logger } from "../../shared/logger.ts";
 import { composeDeviceIngest, type ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
 import { deviceIngestEnv } from "../../workers/device-ingest/config.ts";
 import type { DeviceIngestOptionsInput } from "../../workers/device-ingest/device-ingest-options.ts";
@@ -256,10 +257,10 @@ export function validEvents(prefix: string, count: number, devices: number) {
 export function startInProcessWorker(
   env: Record<string, string>,
   overrides: Partial<DeviceIngestOptionsInput> = {},
+  logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
 ): { worker: ComposedDeviceIngest; registry: Registry } {
   const config = parseEnv({ ...processEnv, ...deviceIngestEnv }, env);
   const registry = new Registry();
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const worker = composeDeviceIngest(config, {
     logger,
     registry,
