@@ -30,6 +30,11 @@ export interface OutboxRelayOptions {
   consumer?: string;
   /** Entries per PublishBatch (SNS allows at most 10). Default 10. */
   batchSize?: number;
+  /**
+   * PublishBatch calls in flight at once. One call costs an SNS round trip, so a single call at a time caps a
+   * relay at ~batchSize per round trip; a few in parallel keep up with a busy API. Default 4.
+   */
+  batchesInFlight?: number;
   /** How long one XREADGROUP waits for new entries; bounds how quickly stop() returns. Default 1000 ms. */
   blockMs?: number;
   /** Pending this long on another relay → taken over (that relay is presumed dead). Default 30 000 ms. */
@@ -116,6 +121,7 @@ export class OutboxRelay {
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.#o = {
       batchSize: 10,
+      batchesInFlight: 4,
       blockMs: 1000,
       claimIdleMs: 30_000,
       trimIntervalMs: 5000,
@@ -198,11 +204,11 @@ export class OutboxRelay {
 
   /** Retries first, then entries abandoned by dead relays, then new entries (waiting up to blockMs). */
   async #nextBatch(): Promise<OutboxEntry[]> {
-    const { batchSize } = this.#o;
-    const batch = this.#retry.splice(0, batchSize);
-    if (batch.length < batchSize && Date.now() - this.#lastClaimAt >= Math.min(1000, this.#o.claimIdleMs)) {
+    const capacity = this.#o.batchSize * this.#o.batchesInFlight;
+    const batch = this.#retry.splice(0, capacity);
+    if (batch.length < capacity && Date.now() - this.#lastClaimAt >= Math.min(1000, this.#o.claimIdleMs)) {
       this.#lastClaimAt = Date.now();
-      batch.push(...(await this.#claim(batchSize - batch.length, new Set(batch.map((e) => e.streamId)))));
+      batch.push(...(await this.#claim(capacity - batch.length, new Set(batch.map((e) => e.streamId)))));
     }
     if (batch.length > 0) return batch;
     const reply = await this.#reader.xreadgroup(
@@ -210,7 +216,7 @@ export class OutboxRelay {
       RELAY_GROUP,
       this.consumer,
       "COUNT",
-      batchSize,
+      capacity,
       "BLOCK",
       this.#o.blockMs,
       "STREAMS",
@@ -260,7 +266,19 @@ export class OutboxRelay {
     return good;
   }
 
-  async #publish(batch: OutboxEntry[]): Promise<void> {
+  /** Publishes in PublishBatch calls of batchSize, up to batchesInFlight at once; throws when any must be retried. */
+  async #publish(entries: OutboxEntry[]): Promise<void> {
+    const chunks: OutboxEntry[][] = [];
+    for (let i = 0; i < entries.length; i += this.#o.batchSize)
+      chunks.push(entries.slice(i, i + this.#o.batchSize));
+    const results = await Promise.allSettled(chunks.map((chunk) => this.#publishBatch(chunk)));
+    const failure = results.find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
+    if (this.#retry.length > 0) throw new Error(`${this.#retry.length} outbox entries await a retry`);
+  }
+
+  /** One PublishBatch: accepted entries are acknowledged, failed ones queued for retry (or left pending). */
+  async #publishBatch(batch: OutboxEntry[]): Promise<void> {
     const { sns, topicArn, logger, redis } = this.#o;
     const byId = new Map(batch.map((entry, i) => [`e${i}`, entry]));
     const stopTimer = this.#metrics.duration.startTimer();
@@ -328,7 +346,6 @@ export class OutboxRelay {
         this.#retry.push(entry);
       }
     }
-    if (this.#retry.length > 0) throw new Error(`${this.#retry.length} outbox entries await a retry`);
   }
 
   async #maybeTrim(): Promise<void> {
