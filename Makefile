@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live clean
+.PHONY: help install system-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -62,6 +62,16 @@ chaos: $(NPM_STAMP) system-deps ## long fault runs with invariants → bench/res
 
 k8s-test-live: $(NPM_STAMP) tools ## install the chart on a real cluster (KUBECONFIG) and drive an order through it
 	node k8s-tests/live/run.ts
+
+ENV ?= dev
+RELEASE ?= eventfleet
+NAMESPACE ?= eventfleet
+VALUES ?= deploy/$(ENV).yaml
+deploy: tools ## helm upgrade --install to the current kube context: make deploy ENV=prod [IMAGE_TAG=..] [VALUES=..]
+	@test -f "$(VALUES)" || { echo "deploy: $(VALUES) missing: the chart values of environment $(ENV) (docs/deploy-eks.md §5)"; exit 1; }
+	.tools/bin/helm upgrade --install $(RELEASE) helm/eventfleet --namespace $(NAMESPACE) --create-namespace \
+	  -f "$(VALUES)" $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG)) --atomic --wait --timeout 10m
+	.tools/bin/helm test $(RELEASE) --namespace $(NAMESPACE) --timeout 5m
 
 clean: ## remove local state (not node_modules)
 	rm -rf .eventfleet .tools
