@@ -112,14 +112,14 @@ function coalesceWrites(socket: Socket): void {
     corked = false;
     socket.uncork();
   };
-  socket.write = ((...args: unknown[]) => {
+  socket.write = (...args: unknown[]) => {
     if (!corked) {
       corked = true;
       socket.cork();
       process.nextTick(uncork);
     }
     return write(...args);
-  });
+  };
 }
 
 export class EventHubsAmqpServer {
