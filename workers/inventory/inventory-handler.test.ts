@@ -149,4 +149,31 @@ describe("inventory handler", () => {
     assert.equal((await store.getOrder(orderId))?.status, "CANCELLED");
     assert.deepEqual(await store.getStock(a), { sku: a, available: 2, reserved: 0 });
   });
+
+  test("a cancel racing the reservation: the write is refused and the units go back at once", async () => {
+    const { event, sku: a, orderId } = await created(2, 2);
+    let raced = false;
+    // The API cancels the order between the handler's read and its write.
+    const racing = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== "transition") {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          // Methods use private fields: call them on the real store.
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+        return async (...args: Parameters<OrderStore["transition"]>) => {
+          if (!raced) {
+            raced = true;
+            await target.transition(orderId, { allowedFrom: ["ACKNOWLEDGED"], to: "CANCELLED" });
+          }
+          return target.transition(...args);
+        };
+      },
+    });
+    const racingHandler = createInventoryHandler({ store: racing, reservations });
+    await racingHandler(event, handlerContext());
+    assert.equal(raced, true);
+    assert.equal((await store.getOrder(orderId))?.status, "CANCELLED");
+    assert.deepEqual(await store.getStock(a), { sku: a, available: 2, reserved: 0 });
+  });
 });

@@ -1,8 +1,8 @@
 // The inventory worker: order.placed reserves every line or none; order.cancelled gives the units back once.
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import { orderSubject, type OrderEvent, type OrderEventOf } from "../../shared/events/order-events.ts";
-import { PermanentError } from "../../shared/errors.ts";
-import type { OrderStore } from "../../shared/orders/order-store.ts";
+import { PermanentError, RetryableError } from "../../shared/errors.ts";
+import type { OrderStore, TransitionResult } from "../../shared/orders/order-store.ts";
 import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
 import type { StockReservations } from "./stock-reservations.ts";
@@ -13,6 +13,18 @@ const SOURCE = "/eventfleet/worker/inventory";
 export interface InventoryHandlerDeps {
   store: OrderStore;
   reservations: StockReservations;
+}
+
+/**
+ * The order changed between our read and our write (another event moved it): retry, and the next attempt sees
+ * the new state. The reservation itself is idempotent by order id, so redoing the step is safe.
+ */
+function retryIfStale(result: TransitionResult): void {
+  if (!result.applied && result.reason === "stale_version") {
+    throw new RetryableError(
+      `order changed while handling it (now version ${result.order.version}); retrying`,
+    );
+  }
 }
 
 export function createInventoryHandler({
@@ -45,6 +57,7 @@ export function createInventoryHandler({
       const result = await store.transition(orderId, {
         allowedFrom: ["ACKNOWLEDGED"],
         to: "INVENTORY_RESERVED",
+        expectedVersion: order.version,
         history: { eventId: event.id, detail: { lines: reservation.lines } },
         events: [
           newCloudEvent({
@@ -56,6 +69,7 @@ export function createInventoryHandler({
           }),
         ],
       });
+      retryIfStale(result);
       if (result.applied) {
         context.observeStage("INVENTORY_RESERVED", placedAt);
         context.logger.info({ lines: reservation.lines.length }, "stock reserved");
@@ -70,6 +84,7 @@ export function createInventoryHandler({
       const result = await store.transition(orderId, {
         allowedFrom: ["ACKNOWLEDGED"],
         to: "REJECTED",
+        expectedVersion: order.version,
         history: { eventId: event.id, detail: { missing: reservation.missing } },
         events: [
           newCloudEvent({
@@ -81,6 +96,7 @@ export function createInventoryHandler({
           }),
         ],
       });
+      retryIfStale(result);
       if (result.applied) context.observeStage("REJECTED", placedAt);
       context.logger.info({ missing: reservation.missing }, "out of stock; order rejected");
       return;

@@ -59,6 +59,7 @@ export function createShipmentHandler({
     const result = await store.transition(orderId, {
       allowedFrom: ["INVENTORY_RESERVED"],
       to: "SHIPPED",
+      expectedVersion: order.version,
       history: {
         eventId: event.id,
         detail: {
@@ -83,6 +84,10 @@ export function createShipmentHandler({
         }),
       ],
     });
+    if (!result.applied && result.reason === "stale_version") {
+      // Changed since we read it (a cancel, most likely): retry, and the next attempt sees the new state.
+      throw new RetryableError(`order ${orderId} changed while shipping it; retrying`);
+    }
     if (result.applied) {
       await shipments.markShipped(orderId);
       await reservations.commit(orderId, order.items);
