@@ -31,7 +31,11 @@ export async function startEventHubsEmulator(options: EventHubsEmulatorOptions):
       new EventHub(hubOptions, resolved.retention, resolved.dataDir, stamp),
     );
   }
-  const server = new EventHubsAmqpServer({ hubs, verifySasKey: resolved.verifySasKey });
+  const server = new EventHubsAmqpServer({
+    hubs,
+    verifySasKey: resolved.verifySasKey,
+    reencodeOnSend: resolved.codec === "reencode",
+  });
   let port: number;
   try {
     port = await server.listen(resolved.port, resolved.host);

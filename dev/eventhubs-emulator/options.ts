@@ -49,8 +49,9 @@ export const optionsSchema = z.object({
   verifySasKey: z.string().min(1).optional(),
   retention: retentionSchema.default({}),
   /**
-   * How events get the service's annotations: "splice" (default) copies the sender's bytes and writes
-   * only the annotations; "reencode" decodes and re-encodes every event, the baseline benchmarks compare with.
+   * How events are handled: "splice" (default) copies the sender's bytes, writes only the service's
+   * annotations and frames deliveries itself; "reencode" decodes and re-encodes every event on the way
+   * in and out through rhea, the naive baseline that benchmarks compare with.
    */
   codec: z.enum(["splice", "reencode"]).default("splice"),
 });
