@@ -14,6 +14,7 @@ import {
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
+import { createSqsClient } from "../../shared/cloud-clients.ts";
 import { orderEvent, type OrderEvent } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { createQueuePair, startLocalServers, type LocalServers } from "../../test/orders/local-servers.ts";
@@ -334,6 +335,48 @@ describe("SqsWorker", () => {
         (await counter(registry, "eventfleet_messages_processed_total", { outcome: "success" })) === 1,
     );
     assert.equal(calls, 1);
+  });
+
+  test("readiness names the failing receive while SQS is unreachable, and the poller backs off", async () => {
+    const { queueUrl, dlqUrl } = await createQueuePair(sqs, "unreachable");
+    const nowhere = createSqsClient({ AWS_REGION: servers.region, AWS_ENDPOINT_URL: "http://127.0.0.1:1" });
+    const worker = new SqsWorker<OrderEvent>(
+      {
+        sqs: nowhere,
+        redis,
+        logger,
+        registry: new Registry(),
+        env: "x",
+        schema: orderEvent,
+        accepts: [],
+        handle: async () => undefined,
+      },
+      {
+        worker: "unreachable",
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        concurrency: 1,
+        waitTimeSeconds: 1,
+        receiveErrorBackoffMs: 50,
+      },
+    );
+    workers.push(worker);
+    worker.start();
+    const polling = worker.readinessChecks().find((c) => c.name === "sqs-polling-unreachable");
+    const message = await waitFor(
+      async () => {
+        try {
+          await polling?.check();
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+      { description: "the polling check to fail", timeoutMs: 30_000 },
+    );
+    assert.match(message, /ReceiveMessage failed \(connection/);
+    await worker.stop();
+    nowhere.destroy();
   });
 
   test("readiness fails when Redis is unreachable", async () => {
