@@ -209,9 +209,9 @@ describe("order saga across worker processes", () => {
     await driver.publish(event);
     await waitFor(
       async () =>
-        (await metricValue(inventory, "eventfleet_messages_processed_total", { outcome: "duplicate" })) ===
+        (await metricValue(inventory, "eventfleet_messages_processed_total", { outcome: "duplicate" })) >=
           before.inventory + 1 &&
-        (await metricValue(notification, "eventfleet_messages_processed_total", { outcome: "duplicate" })) ===
+        (await metricValue(notification, "eventfleet_messages_processed_total", { outcome: "duplicate" })) >=
           before.notification + 1,
       { ...SAGA_TIMEOUT, description: "both workers to count the duplicate" },
     );
@@ -332,7 +332,7 @@ describe("order saga across worker processes", () => {
         return { order, event };
       }),
     );
-    await waitFor(() => webhook.hanging === 2, { ...SAGA_TIMEOUT, description: "two handlers in flight" });
+    await waitFor(() => webhook.hanging >= 2, { ...SAGA_TIMEOUT, description: "two handlers in flight" });
     draining.child.kill("SIGTERM");
     webhook.mode = "ok";
     webhook.releaseHanging();
