@@ -4,6 +4,15 @@ import { toFailure, type OperationFailure } from "./dependency-errors.ts";
 
 export type WriteMode = "bulk" | "per-event";
 
+/**
+ * Operations per bulk request: the service takes at most 100 per partition key range per request, so 100 in all
+ * is always accepted. (`executeBulkOperations` would split for us, but it polls for completion every 1000 ms, which
+ * puts a second of latency on every batch of a consumer that waits for durability before checkpointing.)
+ */
+const BULK_CHUNK = 100;
+/** Bulk requests in flight at once per call: a batch of 500 goes out as 5 parallel requests. */
+const BULK_CONCURRENCY = 5;
+
 export interface OperationResult {
   /** Set when the operation succeeded (2xx) or answered a plain 404 to a read. */
   statusCode?: number;
@@ -54,8 +63,9 @@ async function pointOperation(container: Container, op: OperationInput): Promise
 }
 
 /**
- * Executes `ops` against `container`. Never throws: a request that fails as a whole (outage, missing container)
- * fails every operation with the same failure, and the caller decides per operation.
+ * Executes `ops` against `container`: bulk requests of up to 100 operations (items.bulk, partition key on every
+ * operation), or one point request each. Never throws: a request that fails as a whole (outage, missing container)
+ * fails each of its operations with the same failure, and the caller decides per operation.
  */
 export async function executeOperations(
   container: Container,
@@ -68,28 +78,36 @@ export async function executeOperations(
     for (const op of ops) results.push(await pointOperation(container, op));
     return results;
   }
-  try {
-    const bulk = await container.items.executeBulkOperations(ops);
-    return bulk.map((result) => {
-      const response = result.response;
-      if (response && response.statusCode < 400 && !result.error) {
-        return {
-          statusCode: response.statusCode,
-          requestCharge: response.requestCharge ?? 0,
-          ...(response.eTag ? { eTag: response.eTag } : {}),
-          ...(response.resourceBody ? { resourceBody: response.resourceBody } : {}),
-        };
+  const results: OperationResult[] = new Array<OperationResult>(ops.length);
+  const chunks: number[] = [];
+  for (let start = 0; start < ops.length; start += BULK_CHUNK) chunks.push(start);
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const start = chunks[next++]!;
+      const chunk = ops.slice(start, start + BULK_CHUNK);
+      try {
+        const responses = await container.items.bulk(chunk, { continueOnError: true });
+        responses.forEach((response, i) => {
+          results[start + i] =
+            response.statusCode < 400
+              ? {
+                  statusCode: response.statusCode,
+                  requestCharge: response.requestCharge ?? 0,
+                  ...(response.eTag ? { eTag: response.eTag } : {}),
+                  ...(response.resourceBody ? { resourceBody: response.resourceBody } : {}),
+                }
+              : {
+                  requestCharge: response.requestCharge ?? 0,
+                  failure: toFailure({ code: response.statusCode, message: `status ${response.statusCode}` }),
+                };
+        });
+      } catch (error) {
+        const failure = toFailure(error);
+        chunk.forEach((_, i) => (results[start + i] = { requestCharge: 0, failure }));
       }
-      const failure = toFailure(
-        result.error ?? {
-          code: response?.statusCode,
-          message: `status ${response?.statusCode ?? "unknown"}`,
-        },
-      );
-      return { requestCharge: response?.requestCharge ?? 0, failure };
-    });
-  } catch (error) {
-    const failure = toFailure(error);
-    return ops.map(() => ({ requestCharge: 0, failure }));
-  }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, chunks.length) }, worker));
+  return results;
 }

@@ -7,52 +7,47 @@ import { deviceStateDocument, telemetryDocument } from "./device-documents.ts";
 import { DeviceStore } from "./device-store.ts";
 import { createIngestMetrics } from "./ingest-metrics.ts";
 
-type Answer = { statusCode: number; retryAfterInMs?: number };
-/** A container whose bulk endpoint answers from a script, then stores like Cosmos would. */
-function fakeContainer(script: Answer[][] = []) {
+type Answer = { statusCode: number } | { throws: { code: number; retryAfterInMs?: number } };
+/** A container whose bulk endpoint answers from a script (per call), then stores like Cosmos would. */
+function fakeContainer(script: (Answer[] | Answer)[] = []) {
   const docs = new Map<string, { body: Record<string, unknown>; etag: string }>();
   const calls: OperationInput[][] = [];
   let version = 0;
+  const apply = (op: OperationInput) => {
+    const id =
+      "id" in op && op.id
+        ? op.id
+        : String((op as unknown as { resourceBody: { id: string } }).resourceBody.id);
+    const current = docs.get(id);
+    if (op.operationType === "Read") {
+      return current
+        ? { statusCode: 200, requestCharge: 1, eTag: current.etag, resourceBody: current.body }
+        : { statusCode: 404, requestCharge: 1 };
+    }
+    if (op.operationType === "Create" && current) return { statusCode: 409, requestCharge: 1 };
+    if (op.operationType === "Replace" && (!current || (op.ifMatch && op.ifMatch !== current.etag))) {
+      return { statusCode: 412, requestCharge: 1 };
+    }
+    const body = (op as unknown as { resourceBody: Record<string, unknown> }).resourceBody;
+    const etag = `e${++version}`;
+    docs.set(id, { body, etag });
+    return { statusCode: 200, requestCharge: 2, eTag: etag };
+  };
   const container = {
     items: {
-      executeBulkOperations: (ops: OperationInput[]) => {
+      bulk: (ops: OperationInput[]) => {
         calls.push(ops);
         const scripted = script.shift();
+        if (scripted && !Array.isArray(scripted) && "throws" in scripted) {
+          return Promise.reject(Object.assign(new Error("throttled"), scripted.throws));
+        }
         return Promise.resolve(
           ops.map((op, i) => {
-            const answer = scripted?.[i];
-            if (answer && answer.statusCode >= 400) {
-              return {
-                operationInput: op,
-                error: { code: answer.statusCode, retryAfterInMs: answer.retryAfterInMs },
-              };
+            const answer = Array.isArray(scripted) ? scripted[i] : undefined;
+            if (answer && "statusCode" in answer && answer.statusCode >= 400) {
+              return { statusCode: answer.statusCode, requestCharge: 0 };
             }
-            const id =
-              "id" in op && op.id
-                ? op.id
-                : String((op as unknown as { resourceBody: { id: string } }).resourceBody.id);
-            const current = docs.get(id);
-            if (op.operationType === "Read") {
-              return current
-                ? {
-                    operationInput: op,
-                    response: {
-                      statusCode: 200,
-                      requestCharge: 1,
-                      eTag: current.etag,
-                      resourceBody: current.body,
-                    },
-                  }
-                : { operationInput: op, error: { code: 404 } };
-            }
-            if (op.operationType === "Create" && current) return { operationInput: op, error: { code: 409 } };
-            if (op.operationType === "Replace" && (!current || (op.ifMatch && op.ifMatch !== current.etag))) {
-              return { operationInput: op, error: { code: 412 } };
-            }
-            const body = (op as { resourceBody: Record<string, unknown> }).resourceBody;
-            const etag = `e${++version}`;
-            docs.set(id, { body, etag });
-            return { operationInput: op, response: { statusCode: 200, requestCharge: 2, eTag: etag } };
+            return apply(op);
           }),
         );
       },
@@ -88,8 +83,8 @@ function store(telemetry: Container, devices: Container) {
 }
 
 describe("DeviceStore", () => {
-  test("throttled upserts are retried after the service's retry-after, and counted", async () => {
-    const telemetry = fakeContainer([[{ statusCode: 429, retryAfterInMs: 30 }, { statusCode: 200 }]]);
+  test("a throttled request is retried after the service's retry-after, and counted", async () => {
+    const telemetry = fakeContainer([{ throws: { code: 429, retryAfterInMs: 30 } }]);
     const { store: s, registry } = store(telemetry.container, fakeContainer().container);
     const docs = ["a", "b"].map((id) =>
       telemetryDocument(event("d", "2026-01-01T00:00:00Z", id), `d:${id}`, position),
@@ -98,14 +93,23 @@ describe("DeviceStore", () => {
     const rejected = await s.writeTelemetry(docs, new AbortController().signal);
     assert.deepEqual(rejected, []);
     assert.ok(Date.now() - started >= 25, "waited for retry-after");
+    assert.deepEqual([...telemetry.docs.keys()].sort(), ["d:a", "d:b"]);
+    const throttles = await registry.getSingleMetric("eventfleet_cosmos_throttles_total")!.get();
+    assert.equal(throttles.values[0]?.value, 2);
+  });
+
+  test("only the throttled operations of a bulk request are retried", async () => {
+    const telemetry = fakeContainer([[{ statusCode: 429 }, { statusCode: 200 }]]);
+    const { store: s } = store(telemetry.container, fakeContainer().container);
+    const docs = ["a", "b"].map((id) =>
+      telemetryDocument(event("d", "2026-01-01T00:00:00Z", id), `d:${id}`, position),
+    );
+    assert.deepEqual(await s.writeTelemetry(docs, new AbortController().signal), []);
     assert.deepEqual(
       telemetry.calls.map((c) => c.length),
       [2, 1],
-      "only the throttled one is retried",
     );
     assert.deepEqual([...telemetry.docs.keys()].sort(), ["d:a", "d:b"]);
-    const throttles = await registry.getSingleMetric("eventfleet_cosmos_throttles_total")!.get();
-    assert.equal(throttles.values[0]?.value, 1);
   });
 
   test("a document Cosmos refuses (400) is returned for the dead-letter queue, not retried", async () => {
@@ -118,7 +122,7 @@ describe("DeviceStore", () => {
   });
 
   test("an outage is retried until the signal aborts, then the batch is given up", async () => {
-    const down = Array.from({ length: 1000 }, () => [{ statusCode: 503 }]);
+    const down: Answer[][] = Array.from({ length: 1000 }, () => [{ statusCode: 503 }]);
     const telemetry = fakeContainer(down);
     const { store: s } = store(telemetry.container, fakeContainer().container);
     const controller = new AbortController();
@@ -150,13 +154,14 @@ describe("DeviceStore", () => {
     const at = (ts: string, id: string) => deviceStateDocument(event("d", ts, id), `d:${id}`, new Date(0));
     await s.updateDeviceStates([at("2026-01-01T00:00:01Z", "first")], signal);
     // The first replace loses a race (someone wrote between our read and write); the store must read again.
-    const original = devices.container.items.executeBulkOperations.bind(devices.container.items);
+    const items = devices.container.items as unknown as {
+      bulk: (ops: OperationInput[]) => Promise<{ statusCode: number; requestCharge: number }[]>;
+    };
+    const original = items.bulk;
     let writes = 0;
-    (devices.container.items as { executeBulkOperations: typeof original }).executeBulkOperations = async (
-      ops,
-    ) => {
+    items.bulk = async (ops) => {
       if (ops[0]?.operationType === "Replace" && writes++ === 0) {
-        return ops.map((op) => ({ operationInput: op, error: { code: 412 } })) as never;
+        return ops.map(() => ({ statusCode: 412, requestCharge: 0 }));
       }
       return original(ops);
     };
