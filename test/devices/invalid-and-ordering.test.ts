@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
+import type { Registry } from "prom-client";
 import type { ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
 import { waitFor } from "../support/wait.ts";
 import { DeviceTestProbe, deviceTestEnv, startHub, startInProcessWorker } from "./device-fixture.ts";
@@ -10,13 +11,14 @@ describe("device-ingest: invalid events and ordering", () => {
   let emulator: EventHubsEmulator;
   let probe: DeviceTestProbe;
   let worker: ComposedDeviceIngest;
+  let registry: Registry;
 
   before(async () => {
     const hub = await startHub(2);
     emulator = hub.emulator;
     const env = await deviceTestEnv(hub.connectionString);
     probe = new DeviceTestProbe(env);
-    worker = startInProcessWorker(env).worker;
+    ({ worker, registry } = startInProcessWorker(env));
   });
 
   after(async () => {
@@ -114,5 +116,47 @@ describe("device-ingest: invalid events and ordering", () => {
     const ids = (await probe.telemetryIds()).filter((id) => id.startsWith("ooo-1:"));
     assert.deepEqual(ids, ["ooo-1:s1", "ooo-1:s2", "ooo-1:s3", "ooo-1:s5", "ooo-1:s9"]);
     assert.equal((await state())?.payload.second, 9, "an older event never replaces the newest state");
+  });
+
+  test("exports the device-ingest metrics of docs/metrics.md, with lag and checkpoint age back at 0 when caught up", async () => {
+    await probe.waitCheckpointsAtEnd();
+    const text = await waitFor(
+      async () => {
+        const t = await registry.metrics();
+        return /eventfleet_queue_depth_messages\{queue="telemetry-deadletter",kind="dlq"\} 4/.test(t) && t;
+      },
+      { timeoutMs: 30_000, description: "dead-letter queue depth 4 exported" },
+    );
+    for (const name of [
+      "eventfleet_eventhub_events_total",
+      "eventfleet_eventhub_partition_lag_events",
+      "eventfleet_eventhub_owned_partitions",
+      "eventfleet_eventhub_checkpoint_age_seconds",
+      "eventfleet_eventhub_batch_duration_seconds",
+      "eventfleet_cosmos_request_charge_total",
+      "eventfleet_cosmos_throttles_total",
+      "eventfleet_deadletters_total",
+      "eventfleet_queue_depth_messages",
+    ]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, "m"), name);
+    }
+    assert.match(text, /^eventfleet_eventhub_owned_partitions 2$/m);
+    assert.match(text, /^eventfleet_eventhub_events_total\{partition="\d",outcome="dead_letter"\} \d+$/m);
+    assert.match(text, /^eventfleet_deadletters_total\{reason="too_large"\} 1$/m);
+    assert.match(
+      text,
+      /^eventfleet_cosmos_request_charge_total\{container="telemetry",operation="upsert"\} [1-9]/m,
+    );
+    await waitFor(
+      async () => {
+        const t = await registry.metrics();
+        const lags = [...t.matchAll(/^eventfleet_eventhub_partition_lag_events\{partition="\d"\} (\d+)$/gm)];
+        const ages = [
+          ...t.matchAll(/^eventfleet_eventhub_checkpoint_age_seconds\{partition="\d"\} (\S+)$/gm),
+        ];
+        return lags.length === 2 && lags.every((m) => m[1] === "0") && ages.every((m) => m[1] === "0");
+      },
+      { timeoutMs: 30_000, description: "lag and checkpoint age 0 on both partitions" },
+    );
   });
 });
