@@ -22,7 +22,7 @@ import { SqsWorker } from "../workers/sqs-runtime/sqs-worker.ts";
 
 const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 1500);
 const CONCURRENCIES = [1, 4, 8];
-const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 5);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
