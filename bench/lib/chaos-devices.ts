@@ -144,38 +144,44 @@ export async function runDeviceChaos(options: DeviceChaosOptions): Promise<Chaos
     faults = new FaultLog();
     const windowMs = (options.events / options.ratePerSecond) * 1000;
     const slots = options.replicaFaults.length + (options.cosmosOutageMs > 0 ? 1 : 0) + 1;
-    const faultDriver = (async () => {
-      let slot = 1;
-      for (const signal of options.replicaFaults) {
-        await delay(Math.max(0, started + (windowMs * slot++) / slots - performance.now()));
-        const victim = random.pick(replicas.filter((r) => r.running));
-        const downAt = performance.now();
-        const exit = await victim.stop(signal, 30_000);
-        if (signal === "SIGTERM") sigtermExits.push({ target: victim.name, exit });
-        await delay(RESTART_BACKOFF_MS);
-        await victim.start();
-        await victim.waitReady();
-        faults.record(
-          signal,
-          victim.name,
-          `exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
-        );
-        say(`devices: ${signal} ${victim.name}`);
-      }
-      if (options.cosmosOutageMs > 0) {
-        await delay(Math.max(0, started + (windowMs * slot) / slots - performance.now()));
-        await proxy.down();
-        say("devices: Cosmos down");
-        await delay(options.cosmosOutageMs);
-        await proxy.up();
-        faults.record(
-          "outage",
-          "cosmos",
-          `unreachable for ${(options.cosmosOutageMs / 1000).toFixed(1)} s (connections reset, then refused)`,
-        );
-        say("devices: Cosmos back");
-      }
-    })();
+    const busy = new Set<RoleRunner>();
+    const replicaFault = async (signal: NodeJS.Signals, slot: number) => {
+      const choice = random.next();
+      await delay(Math.max(0, started + (windowMs * slot) / slots - performance.now()));
+      const candidates = replicas.filter((r) => r.running && !busy.has(r));
+      const victim = candidates[Math.floor(choice * candidates.length)]!;
+      busy.add(victim);
+      const downAt = performance.now();
+      const exit = await victim.stop(signal, 30_000);
+      if (signal === "SIGTERM") sigtermExits.push({ target: victim.name, exit });
+      await delay(RESTART_BACKOFF_MS);
+      await victim.start();
+      await victim.waitReady();
+      busy.delete(victim);
+      faults.record(
+        signal,
+        victim.name,
+        `exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
+      );
+      say(`devices: ${signal} ${victim.name}`);
+    };
+    const cosmosOutage = async (slot: number) => {
+      await delay(Math.max(0, started + (windowMs * slot) / slots - performance.now()));
+      await proxy.down();
+      say("devices: Cosmos down");
+      await delay(options.cosmosOutageMs);
+      await proxy.up();
+      faults.record(
+        "outage",
+        "cosmos",
+        `unreachable for ${(options.cosmosOutageMs / 1000).toFixed(1)} s (connections reset, then refused)`,
+      );
+      say("devices: Cosmos back");
+    };
+    const faultDriver = Promise.all([
+      ...options.replicaFaults.map((signal, k) => replicaFault(signal, k + 1)),
+      ...(options.cosmosOutageMs > 0 ? [cosmosOutage(options.replicaFaults.length + 1)] : []),
+    ]);
 
     for (let i = 0; i < sent.length; i += CHUNK) {
       await delay(Math.max(0, started + (i * 1000) / options.ratePerSecond - performance.now()));

@@ -203,26 +203,34 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     started = performance.now();
     faults = new FaultLog();
     const windowMs = (options.orders / options.ratePerSecond) * 1000;
-    const faultDriver = (async () => {
-      for (let k = 0; k < options.processFaults; k++) {
+    // Each fault fires at its planned time, on a process that is up and not already being restarted,
+    // so faults overlap with restarts as they would in a cluster.
+    const busy = new Set<RoleRunner>();
+    const faultDriver = Promise.all(
+      Array.from({ length: options.processFaults }, async (_, k) => {
         const at = (windowMs * (k + 1)) / (options.processFaults + 1);
-        await delay(Math.max(0, started + at - performance.now()));
-        const target = random.pick(targets);
         const signal: NodeJS.Signals = k % 2 === 0 ? "SIGKILL" : "SIGTERM";
+        const choice = random.next();
+        await delay(Math.max(0, started + at - performance.now()));
+        const candidates = targets.filter((t) => !busy.has(t) && t.running);
+        if (candidates.length === 0) return;
+        const target = candidates[Math.floor(choice * candidates.length)]!;
+        busy.add(target);
         const downAt = performance.now();
         const exit = await target.stop(signal, 20_000);
         if (signal === "SIGTERM") sigtermExits.push({ target: target.name, exit });
         await delay(RESTART_BACKOFF_MS);
         await target.start();
         await target.waitReady();
+        busy.delete(target);
         faults.record(
           signal,
           target.name,
-          `exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
+          `at ${(at / 1000).toFixed(1)} s: exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
         );
         say(`orders: fault ${k + 1}/${options.processFaults}: ${signal} ${target.name}`);
-      }
-    })();
+      }),
+    );
     const redisFault = (async () => {
       if (!options.redisRestart) return;
       await delay(Math.max(0, started + windowMs * 0.55 - performance.now()));

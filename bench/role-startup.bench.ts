@@ -1,0 +1,145 @@
+// Start-to-ready time (spawn → /readyz 200) and idle RSS of every role, against a bare Node HTTP server.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
+import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
+import { anyFreePort } from "../dev/stack/ports.ts";
+import { CONSUMER_GROUP, HUB } from "../test/devices/device-fixture.ts";
+import { createTestEnv } from "../test/support/stack.ts";
+import { median } from "./lib/stats.ts";
+import { RoleRunner } from "./lib/role-runner.ts";
+
+const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
+/** RSS is read after the process has been idle this long (startup garbage collected or not, as in a pod). */
+const IDLE_MS = 3000;
+
+export interface RoleStartupRow {
+  role: string;
+  readyMs: number;
+  idleRssMiB: number;
+  readyRatio: number;
+  rssRatio: number;
+}
+
+export interface RoleStartupResult {
+  name: string;
+  runs: number;
+  baseline: { readyMs: number; idleRssMiB: number };
+  rows: RoleStartupRow[];
+  markdown: string;
+}
+
+const BARE_SERVER =
+  "require('node:http').createServer((q,s)=>s.end('ok')).listen(Number(process.env.PORT),'127.0.0.1')";
+
+function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** The baseline: `node -e` a bare HTTP server, polled the same way as a role's /readyz. */
+async function bareServer(): Promise<{ readyMs: number; rss: number }> {
+  const port = await anyFreePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: "ignore",
+  });
+  try {
+    for (;;) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        await response.arrayBuffer();
+        if (response.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await delay(25);
+    }
+    const readyMs = performance.now() - started;
+    await delay(IDLE_MS);
+    return { readyMs, rss: rssOf(child.pid!) };
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+export async function run(progress: (line: string) => void = () => undefined): Promise<RoleStartupResult> {
+  const emulator = await startEventHubsEmulator({
+    port: 0,
+    hubs: [{ name: HUB, partitions: 4, consumerGroups: [CONSUMER_GROUP] }],
+  });
+  try {
+    const env = {
+      ...(await createTestEnv({ aws: true, azure: true })),
+      EVENTHUB_CONNECTION_STRING: emulator.connectionString(HUB),
+      EVENTHUB_NAME: HUB,
+      EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+      API_PORT: "0",
+    };
+    const roles: Array<[string, string[]]> = [
+      ["api (with relay)", ["api"]],
+      ["relay", ["relay"]],
+      ["worker inventory", ["worker", "inventory"]],
+      ["worker shipment", ["worker", "shipment"]],
+      ["worker notification", ["worker", "notification"]],
+      ["worker device-ingest", ["worker", "device-ingest"]],
+    ];
+    const samples = new Map<string, { ready: number[]; rss: number[] }>();
+    const baseline = { ready: [] as number[], rss: [] as number[] };
+    // Runs interleave roles and the baseline, so load from elsewhere on the machine hits all of them alike.
+    for (let run = 0; run < RUNS; run++) {
+      const bare = await bareServer();
+      baseline.ready.push(bare.readyMs);
+      baseline.rss.push(bare.rss);
+      for (const [role, args] of roles) {
+        const runner = new RoleRunner({ name: role, args, env });
+        await runner.start();
+        try {
+          const readyMs = await runner.waitReady(120_000);
+          await delay(IDLE_MS);
+          const entry = samples.get(role) ?? { ready: [], rss: [] };
+          entry.ready.push(readyMs);
+          entry.rss.push(runner.rssBytes());
+          samples.set(role, entry);
+        } finally {
+          await runner.stop("SIGTERM", 20_000);
+        }
+      }
+      progress(`role startup: run ${run + 1}/${RUNS} done`);
+    }
+    const base = { readyMs: median(baseline.ready), idleRssMiB: median(baseline.rss) / 2 ** 20 };
+    const rows = [...samples].map(([role, s]) => {
+      const readyMs = median(s.ready);
+      const idleRssMiB = median(s.rss) / 2 ** 20;
+      return {
+        role,
+        readyMs: Math.round(readyMs),
+        idleRssMiB: Math.round(idleRssMiB),
+        readyRatio: Number((readyMs / base.readyMs).toFixed(1)),
+        rssRatio: Number((idleRssMiB / base.idleRssMiB).toFixed(1)),
+      };
+    });
+    const markdown = [
+      `### Role start-to-ready and idle RSS (median of ${RUNS} runs; baseline: \`node -e\` bare HTTP server, spawn → first 200)`,
+      "",
+      "| role | spawn → /readyz 200 | × baseline | idle RSS | × baseline |",
+      "|---|---:|---:|---:|---:|",
+      `| baseline (bare http server) | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× |`,
+      ...rows.map(
+        (r) => `| ${r.role} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× |`,
+      ),
+    ].join("\n");
+    return {
+      name: "role-startup",
+      runs: RUNS,
+      baseline: { readyMs: Math.round(base.readyMs), idleRssMiB: Math.round(base.idleRssMiB) },
+      rows,
+      markdown,
+    };
+  } finally {
+    await emulator.close();
+  }
+}
+
+if (import.meta.main) console.log((await run(console.error)).markdown);
