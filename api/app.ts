@@ -92,6 +92,15 @@ function orderView(order: OrderRecord) {
 }
 
 function bodyParserProblem(error: unknown): ProblemError | undefined {
+  // The router refuses a path parameter that is not valid percent-encoding with a URIError (status 400).
+  if (error instanceof URIError) {
+    return new ProblemError({
+      status: 400,
+      kind: "malformed-path",
+      title: "Bad Request",
+      detail: "the path is not valid percent-encoding",
+    });
+  }
   const type = (error as { type?: unknown }).type;
   switch (type) {
     case "entity.parse.failed":
