@@ -1,4 +1,4 @@
-// The order saga end to end: relay → SNS → SQS → three worker processes → webhook, against Redis and fauxqs.
+// The order saga end to end: `eventfleet relay` → SNS → SQS → three worker processes → webhook (Redis, fauxqs).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -13,8 +13,10 @@ import {
   SagaDriver,
   TestWebhook,
   metricValue,
+  startRelay,
   startWorker,
   stopWorker,
+  type ApiProcess,
   type WorkerName,
   type WorkerProcess,
 } from "./orders/saga-stack.ts";
@@ -28,6 +30,7 @@ describe("order saga across worker processes", () => {
   let workerEnv: Record<string, string>;
   let driver: SagaDriver;
   let sqs: SQSClient;
+  let relay: ApiProcess;
   const webhook = new TestWebhook();
   const workers = new Map<WorkerName, WorkerProcess>();
 
@@ -40,6 +43,7 @@ describe("order saga across worker processes", () => {
     env = await createTestEnv({ aws: true, visibilityTimeoutSeconds: 3, maxReceiveCount: 4 });
     await webhook.start();
     driver = new SagaDriver(env);
+    relay = await startRelay(env);
     sqs = createSqsClient({ AWS_REGION: env.AWS_REGION!, AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
     workerEnv = {
       ...env,
@@ -54,6 +58,10 @@ describe("order saga across worker processes", () => {
 
   after(async () => {
     await Promise.all([...workers.values()].map((w) => stopWorker(w)));
+    if (relay?.child.exitCode === null) {
+      relay.child.kill("SIGTERM");
+      await relay.exited;
+    }
     await driver?.stop();
     sqs?.destroy();
     await webhook.stop();

@@ -7,9 +7,6 @@ import { join } from "node:path";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { Redis } from "ioredis";
-import { pino } from "pino";
-import { Registry } from "prom-client";
-import { OutboxRelay } from "../../api/outbox-relay.ts";
 import { createSnsClient } from "../../shared/cloud-clients.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { verifySignature } from "../../workers/notification/webhook-signature.ts";
@@ -163,12 +160,11 @@ export class TestWebhook {
   }
 }
 
-/** The API's side of the saga for tests: the order store, an outbox relay to SNS, and raw SNS publishing. */
+/** The API's side of the saga for tests: the order store (what the API writes) and raw SNS publishing. */
 export class SagaDriver {
   readonly redis: Redis;
   readonly store: OrderStore;
   readonly sns: SNSClient;
-  readonly #relay: OutboxRelay;
   readonly #env: Record<string, string>;
 
   constructor(env: Record<string, string>) {
@@ -176,16 +172,6 @@ export class SagaDriver {
     this.redis = new Redis(env.REDIS_URL!);
     this.store = new OrderStore(this.redis, { env: env.EVENTFLEET_ENV! });
     this.sns = createSnsClient({ AWS_REGION: env.AWS_REGION!, AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
-    this.#relay = new OutboxRelay({
-      redis: this.redis,
-      sns: this.sns,
-      topicArn: env.ORDERS_TOPIC_ARN!,
-      env: env.EVENTFLEET_ENV!,
-      logger: pino({ level: "silent" }),
-      registry: new Registry(),
-      blockMs: 200,
-    });
-    this.#relay.start();
   }
 
   /** Publishes a CloudEvent straight to the topic, as the relay would (attributes type and traceparent). */
@@ -208,10 +194,10 @@ export class SagaDriver {
     return (await this.store.getOrder(orderId))?.status;
   }
 
-  async stop(): Promise<void> {
-    await this.#relay.stop();
+  stop(): Promise<void> {
     this.sns.destroy();
     this.redis.disconnect();
+    return Promise.resolve();
   }
 }
 
@@ -224,8 +210,17 @@ export interface ApiProcess {
 
 /** `eventfleet api` (with its outbox relay) as its own process, on free ports; resolves once /readyz answers 200. */
 export async function startApi(env: Record<string, string>): Promise<ApiProcess> {
+  return startRole(["api"], env);
+}
+
+/** `eventfleet relay` alone, as its own process: the one way outbox events reach SNS. */
+export async function startRelay(env: Record<string, string>): Promise<ApiProcess> {
+  return startRole(["relay"], env);
+}
+
+async function startRole(args: string[], env: Record<string, string>): Promise<ApiProcess> {
   const [apiPort, managementPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [join(ROOT, "bin/eventfleet.js"), "api"], {
+  const child = spawn(process.execPath, [join(ROOT, "bin/eventfleet.js"), ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -242,10 +237,11 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`api exited ${child.exitCode}: ${output.slice(-2000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`${args.join(" ")} exited ${child.exitCode}: ${output.slice(-2000)}`);
       return (await fetch(`http://127.0.0.1:${managementPort}/readyz`)).status === 200;
     },
-    { description: "the API to be ready", timeoutMs: 60_000, intervalMs: 200 },
+    { description: `eventfleet ${args.join(" ")} to be ready`, timeoutMs: 60_000, intervalMs: 200 },
   );
   return { url: `http://127.0.0.1:${apiPort}`, child, exited, output: () => output };
 }
