@@ -33,7 +33,7 @@ export interface SqsWorkerOptions {
    */
   heartbeatIntervalSeconds: number;
   /**
-   * How long the heartbeat keeps a handler's message invisible. Default 300 s: a handler still running after
+   * How long the heartbeat keeps a handler's message invisible. Default 300 s (or the visibility timeout if longer): a handler still running after
    * 5 minutes is presumed stuck, so its message is let go (it reappears for another attempt) instead of being
    * held forever. Handlers have their own shorter timeouts (webhook, Redis); this is the backstop.
    */
@@ -80,9 +80,8 @@ export function resolveSqsWorkerOptions(input: SqsWorkerOptionsInput): SqsWorker
     maxInFlight: input.maxInFlight ?? concurrency * batchSize,
     waitTimeSeconds: input.waitTimeSeconds ?? 20,
     visibilityTimeoutSeconds,
-    heartbeatIntervalSeconds:
-      input.heartbeatIntervalSeconds ?? Math.max(1, Math.floor(visibilityTimeoutSeconds / 3)),
-    maxHandlerSeconds: input.maxHandlerSeconds ?? 300,
+    heartbeatIntervalSeconds: input.heartbeatIntervalSeconds ?? visibilityTimeoutSeconds / 3,
+    maxHandlerSeconds: input.maxHandlerSeconds ?? Math.max(300, visibilityTimeoutSeconds),
     retryBaseSeconds: input.retryBaseSeconds ?? 1,
     retryMaxSeconds: input.retryMaxSeconds ?? 300,
     processedMarkerTtlSeconds: input.processedMarkerTtlSeconds ?? 15 * 24 * 3600,
