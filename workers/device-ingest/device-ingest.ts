@@ -42,6 +42,11 @@ class PartitionState {
   behindSince: number | undefined;
   lastReceivedSequence = -1;
   checkpointedSequence = -1;
+  /**
+   * Another replica owns the partition now. From here on we never checkpoint it: our checkpoint could land after
+   * the new owner's and move it back (harmless redelivery, but a checkpoint left behind the last event).
+   */
+  ownershipLost = false;
 
   constructor(partitionId: string) {
     this.partitionId = partitionId;
@@ -83,11 +88,6 @@ export class DeviceIngest {
   /** Subscribed and not stopping: what readiness reports as the work loop. */
   get subscribed(): boolean {
     return this.#stopping === undefined && this.#subscription?.isRunning === true;
-  }
-
-  /** Partitions this replica reads now (for tests and logs). */
-  ownedPartitions(): string[] {
-    return [...this.#partitions.values()].map((s) => s.partitionId).sort();
   }
 
   /**
@@ -212,7 +212,7 @@ export class DeviceIngest {
   /** Checkpoints the last durable event. A failure is logged and retried with the next batch, never thrown. */
   async #checkpoint(context: PartitionContext, state: PartitionState): Promise<void> {
     const event = state.pending;
-    if (!event) return;
+    if (!event || state.ownershipLost) return;
     try {
       await context.updateCheckpoint(event);
     } catch (error) {
@@ -234,8 +234,12 @@ export class DeviceIngest {
     const state = this.#partitions.get(context);
     const partition = context.partitionId;
     if (state) {
-      // Ownership lost: another replica now reads from our last checkpoint, so stop retrying at once.
-      if (reason === CloseReason.OwnershipLost) state.abort.abort();
+      // Ownership lost: another replica now reads from our last checkpoint, so stop retrying at once; leave the
+      // checkpoint to it. Shutdown (ours, or the pump after an error): finish the batch, then checkpoint it.
+      if (reason === CloseReason.OwnershipLost) {
+        state.ownershipLost = true;
+        state.abort.abort();
+      }
       await state.inFlight;
       await this.#checkpoint(context, state);
       this.#partitions.delete(context);
