@@ -10,8 +10,8 @@ import { orderSubject } from "../shared/events/order-events.ts";
 import { OrderStore, type OutboxEvent } from "../shared/orders/order-store.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { readOutboxBacklog } from "./outbox-backlog.ts";
-import { OutboxRelay, RELAY_GROUP } from "./outbox-relay.ts";
-import { createSnsClient } from "./sns-client.ts";
+import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
+import { createSnsClient } from "../shared/cloud-clients.ts";
 import { startLocalFauxqs, type LocalFauxqs } from "./test-support/local-fauxqs.ts";
 import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
 import { QueueReader } from "./test-support/queue-reader.ts";
@@ -51,7 +51,10 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     redisServer = await startLocalRedis();
     fauxqs = await startLocalFauxqs(`r${randomUUID().slice(0, 8)}`);
     redis = new Redis(redisServer.url);
-    sns = createSnsClient({ region: "us-east-1", endpoint: fauxqs.env.AWS_ENDPOINT_URL });
+    sns = createSnsClient(
+      { AWS_REGION: "us-east-1", AWS_ENDPOINT_URL: fauxqs.env.AWS_ENDPOINT_URL },
+      RELAY_SNS_TUNING,
+    );
   });
   afterEach(async () => {
     await Promise.all(relays.splice(0).map((r) => r.stop()));

@@ -13,7 +13,14 @@ import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { orderKeys } from "../shared/orders/order-keys.ts";
 import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
-import { isTransientSnsError } from "./sns-client.ts";
+import { isTransientSdkError } from "../shared/aws-errors.ts";
+
+/** The relay retries with its own backoff, so one SDK attempt, and it must notice an unreachable SNS within seconds. */
+export const RELAY_SNS_TUNING = {
+  maxAttempts: 1,
+  connectionTimeoutMs: 2000,
+  requestTimeoutMs: 10_000,
+} as const;
 
 export const RELAY_GROUP = "relay";
 
@@ -303,7 +310,7 @@ export class OutboxRelay {
     } catch (error) {
       this.#retry.unshift(...batch);
       this.#metrics.publishes.inc({ outcome: "retry" }, batch.length);
-      const transient = isTransientSnsError(error);
+      const transient = isTransientSdkError(error);
       logger[transient ? "warn" : "error"](
         { err: error, entries: batch.length },
         transient

@@ -5,9 +5,9 @@ import type { ManagementServer } from "../shared/management-server.ts";
 import { runRole } from "../shared/role-process.ts";
 import type { Registry } from "prom-client";
 import { relayEnv } from "./config.ts";
-import { OutboxRelay } from "./outbox-relay.ts";
+import { OutboxRelay, RELAY_SNS_TUNING } from "./outbox-relay.ts";
 import { connectRedis } from "./redis-connection.ts";
-import { createSnsClient } from "./sns-client.ts";
+import { createSnsClient } from "../shared/cloud-clients.ts";
 
 export interface StartedRelay {
   stop(): Promise<void>;
@@ -19,7 +19,10 @@ export function startRelay(
   context: { logger: Logger; registry: Registry; management: ManagementServer },
 ): StartedRelay {
   const redis = connectRedis(config.REDIS_URL, context.logger, "eventfleet-relay");
-  const sns = createSnsClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL });
+  const sns = createSnsClient(
+    { AWS_REGION: config.AWS_REGION, AWS_ENDPOINT_URL: config.AWS_ENDPOINT_URL },
+    RELAY_SNS_TUNING,
+  );
   const relay = new OutboxRelay({
     redis,
     sns,

@@ -23,7 +23,29 @@ function awsOptions(config: AwsClientConfig) {
   };
 }
 
-export const createSnsClient = (config: AwsClientConfig) => new SNSClient(awsOptions(config));
+/** For callers that run their own retry loop and must notice an unreachable endpoint within seconds (the relay). */
+export interface AwsClientTuning {
+  maxAttempts?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+function tuningOptions(tuning: AwsClientTuning) {
+  return {
+    ...(tuning.maxAttempts !== undefined ? { maxAttempts: tuning.maxAttempts } : {}),
+    ...(tuning.connectionTimeoutMs !== undefined || tuning.requestTimeoutMs !== undefined
+      ? {
+          requestHandler: {
+            connectionTimeout: tuning.connectionTimeoutMs,
+            requestTimeout: tuning.requestTimeoutMs,
+          },
+        }
+      : {}),
+  };
+}
+
+export const createSnsClient = (config: AwsClientConfig, tuning: AwsClientTuning = {}) =>
+  new SNSClient({ ...awsOptions(config), ...tuningOptions(tuning) });
 export const createSqsClient = (config: AwsClientConfig) => new SQSClient(awsOptions(config));
 
 export interface StorageConfig {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { retryDelaySeconds } from "./retry-delay.ts";
-import { classifySdkError } from "./sqs-errors.ts";
+import { classifySdkError } from "../../shared/aws-errors.ts";
 import { resolveSqsWorkerOptions } from "./sqs-worker-options.ts";
 
 const options = { retryBaseSeconds: 2, retryMaxSeconds: 60 };

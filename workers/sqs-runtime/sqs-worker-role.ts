@@ -16,7 +16,7 @@ import { orderEvent, type OrderEvent, type OrderEventType } from "../../shared/e
 import type { Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import type { RoleContext, RunningRole } from "../../shared/role-process.ts";
-import { describeSdkError } from "./sqs-errors.ts";
+import { describeSdkError } from "../../shared/aws-errors.ts";
 import { SqsWorker, type EventHandler } from "./sqs-worker.ts";
 
 /** Variables every SQS worker reads (besides its queue URLs), each with its default and why. */

@@ -20,7 +20,7 @@ import { DeleteBatcher } from "./delete-batcher.ts";
 import { HandlerSlots } from "./handler-slots.ts";
 import { ProcessedMarkers } from "./processed-markers.ts";
 import { retryDelaySeconds } from "./retry-delay.ts";
-import { classifySdkError, describeSdkError } from "./sqs-errors.ts";
+import { classifySdkError, describeSdkError } from "../../shared/aws-errors.ts";
 import {
   resolveSqsWorkerOptions,
   type SqsWorkerOptions,

@@ -1,5 +1,5 @@
 // The one place that decides what an AWS SDK (SQS/SNS) error means: aborted, connection, throttling or permanent.
-import { SQSError } from "sqs-consumer";
+// The SQS workers and the relay both classify their failures here.
 
 export type SdkErrorKind =
   /** We aborted the request ourselves (shutdown): not a failure. */
@@ -72,8 +72,12 @@ const PERMANENT_CODES = new Set([
 
 /** Unwraps sqs-consumer's SQSError (which carries the SDK error as `cause`). */
 function sdkError(error: unknown): SdkErrorShape & { cause?: unknown } {
-  if (error instanceof SQSError && error.cause) return error.cause;
-  return typeof error === "object" && error !== null ? error : {};
+  if (typeof error !== "object" || error === null) return {};
+  const wrapped = error as { name?: string; cause?: unknown };
+  if (wrapped.name === "SQSError" && typeof wrapped.cause === "object" && wrapped.cause !== null) {
+    return wrapped.cause;
+  }
+  return error;
 }
 
 export function sdkErrorCode(error: unknown): string {
@@ -109,4 +113,9 @@ export function describeSdkError(error: unknown, what: string): string {
     transient: "retrying",
   };
   return `${what} failed (${kind}, ${code}): ${message}; ${advice[kind]}`;
+}
+
+/** Whether waiting can fix the failure (network, throttling, 5xx), as opposed to a mistake in configuration or data. */
+export function isTransientSdkError(error: unknown): boolean {
+  return classifySdkError(error) !== "permanent";
 }
