@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
 import { waitFor } from "../support/wait.ts";
-import { DeviceTestProbe, deviceTestEnv, Replica, startHub, validEvents } from "./device-fixture.ts";
+import {
+  DeviceTestProbe,
+  deviceTestEnv,
+  FAST_WORKER_ENV,
+  Replica,
+  startHub,
+  validEvents,
+} from "./device-fixture.ts";
 
 describe("device-ingest replicas over a 4-partition hub", () => {
   let emulator: EventHubsEmulator;
@@ -93,6 +100,7 @@ describe("device-ingest replicas over a 4-partition hub", () => {
       timeoutMs: 60_000,
       description: "the victim processing phase d",
     });
+    const killedAt = Date.now();
     await victim.kill();
     const right = await owners();
     const orphaned = [...before.entries()].filter(([, o]) => o === victim.ownerId).map(([p]) => p);
@@ -101,6 +109,13 @@ describe("device-ingest replicas over a 4-partition hub", () => {
       assert.equal(right.get(p), victim.ownerId, `partition ${p} still names the dead replica`);
     replicas = [survivor];
     await settled([survivor]);
+    // Its last renewal came shortly before the kill, so the move cannot come much before expiry (half of it is a
+    // bound that holds even when a loaded machine stretches the renewal loop).
+    const lowerBound = Number(FAST_WORKER_ENV.DEVICE_INGEST_OWNERSHIP_EXPIRY_MS) / 2;
+    assert.ok(
+      Date.now() - killedAt >= lowerBound,
+      "partitions of a crashed replica move only after ownership expiry",
+    );
     await sendAndExpect("e", 100);
     await allStoredOnceAndCheckpointed();
   });
