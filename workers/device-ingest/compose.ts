@@ -53,7 +53,16 @@ export function composeDeviceIngest(
 ): ComposedDeviceIngest {
   const { cosmosEndpoint } = required(config);
   const { logger, registry } = context;
-  const options = resolveDeviceIngestOptions({ ...optionsFromConfig(config), ...context.overrides });
+  let options;
+  try {
+    options = resolveDeviceIngestOptions({ ...optionsFromConfig(config), ...context.overrides });
+  } catch (error) {
+    // Only combinations can be wrong here (each variable was validated alone): ownership expiry vs interval.
+    throw new ConfigError(
+      "DEVICE_INGEST_OWNERSHIP_EXPIRY_MS",
+      `DEVICE_INGEST_OWNERSHIP_EXPIRY_MS / DEVICE_INGEST_LB_INTERVAL_MS: ${(error as Error).message}`,
+    );
+  }
   const topology = buildTopology({
     env: config.EVENTFLEET_ENV,
     ...(config.COSMOS_DATABASE ? { cosmosDatabase: config.COSMOS_DATABASE } : {}),
