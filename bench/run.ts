@@ -1,0 +1,256 @@
+// `make bench`: every benchmark in one run → bench/results/latest.md and latest.json (figures with same-run baselines).
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderProfile } from "./lib/cpu-profile.ts";
+import { machineInfo, machineLine } from "./lib/machine.ts";
+import { ROOT } from "./lib/role-runner.ts";
+import { profileOrderRoles } from "./lib/saga-profile.ts";
+
+type Progress = (line: string) => void;
+type BenchModule = { run: (progress: Progress) => Promise<Record<string, unknown>> };
+
+interface Step {
+  name: string;
+  /** Relative to bench/. */
+  file: string;
+  /** Written by the component's owner (collected here) or by this report. */
+  owner: "component" | "report";
+}
+
+const STEPS: Step[] = [
+  { name: "api", file: "api.bench.ts", owner: "component" },
+  { name: "sqs-runtime", file: "sqs-runtime.bench.ts", owner: "component" },
+  { name: "device-ingest", file: "device-ingest.bench.ts", owner: "component" },
+  { name: "eventhubs-emulator", file: "eventhubs-emulator.bench.ts", owner: "component" },
+  { name: "saga-hop", file: "saga-latency.bench.ts", owner: "report" },
+  { name: "role-startup", file: "role-startup.bench.ts", owner: "report" },
+  { name: "shutdown", file: "shutdown.bench.ts", owner: "report" },
+  { name: "takeover", file: "takeover.bench.ts", owner: "report" },
+  { name: "device-latency", file: "device-latency.bench.ts", owner: "report" },
+];
+
+interface Figure {
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+}
+
+const runStarted = performance.now();
+const say: Progress = (line) => {
+  const elapsed = ((performance.now() - runStarted) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench +${elapsed}s] ${line}\n`);
+};
+const only = process.argv.slice(2);
+
+type Loose = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
+const obj = (v: unknown): Loose => (v && typeof v === "object" ? (v as Loose) : {});
+const ms = (v: number) => `${Math.round(v)} ms`;
+const x = (a: number, b: number, digits = 2) =>
+  Number.isFinite(a / b) ? `${(a / b).toFixed(digits)}×` : "–";
+
+/** The headline figures of each result; a shape this does not know just contributes its own section. */
+function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[] {
+  switch (name) {
+    case "api": {
+      const api = obj(r.api);
+      const base = obj(r.baseline);
+      return [
+        {
+          figure: "API accepted orders/s (outbox) vs inline SNS publish per request",
+          value: `${num(api.acceptedPerSecond).toFixed(0)}/s`,
+          baseline: `${num(base.acceptedPerSecond).toFixed(0)}/s`,
+          ratio: x(num(api.acceptedPerSecond), num(base.acceptedPerSecond)),
+        },
+        {
+          figure: "API p99 latency vs inline publish",
+          value: ms(num(api.p99Ms)),
+          baseline: ms(num(base.p99Ms)),
+          ratio: x(num(api.p99Ms), num(base.p99Ms)),
+        },
+      ];
+    }
+    case "sqs-runtime": {
+      const rows = Array.isArray(r.rows) ? (r.rows as Loose[]) : [];
+      const figures = rows.map((row) => ({
+        figure: `SQS runtime msg/s at concurrency ${num(row.concurrency)} vs raw SDK loop`,
+        value: `${num(row.runtimePerSecond)}/s`,
+        baseline: `${num(row.rawPerSecond)}/s`,
+        ratio: x(num(row.runtimePerSecond), num(row.rawPerSecond)),
+      }));
+      const saga = obj(r.saga);
+      const hop = obj(obj(results.get("saga-hop")).hop);
+      if (Object.keys(saga).length > 0) {
+        for (const [label, key, hopKey] of [
+          ["p50", "p50Ms", "p50"],
+          ["p99", "p99Ms", "p99"],
+          ["max", "maxMs", "max"],
+        ] as const) {
+          figures.push({
+            figure: `Order saga latency ${label}, placed → SHIPPED (${num(saga.orders)} orders at ${num(saga.rate)}/s) vs 2 bare SNS→SQS hops`,
+            value: ms(num(saga[key])),
+            baseline: Number.isFinite(num(hop[hopKey])) ? ms(2 * num(hop[hopKey])) : "–",
+            ratio: x(num(saga[key]), 2 * num(hop[hopKey]), 0),
+          });
+        }
+      }
+      return figures;
+    }
+    case "device-ingest":
+      return [
+        {
+          figure: "device-ingest events/s, bulk vs per-event Cosmos writes",
+          value: `${num(r.bulkEventsPerSecond).toFixed(0)}/s`,
+          baseline: `${num(r.perEventEventsPerSecond).toFixed(0)}/s`,
+          ratio: x(num(r.bulkEventsPerSecond), num(r.perEventEventsPerSecond)),
+        },
+      ];
+    case "eventhubs-emulator":
+      return [
+        {
+          figure: "Event Hubs emulator events/s (spliced bytes) vs re-encoding",
+          value: `${num(r.eventsPerSecond).toFixed(0)}/s`,
+          baseline: `${num(r.baselineEventsPerSecond).toFixed(0)}/s`,
+          ratio: x(num(r.eventsPerSecond), num(r.baselineEventsPerSecond)),
+        },
+      ];
+    case "role-startup": {
+      const base = obj(r.baseline);
+      const rows = Array.isArray(r.rows) ? (r.rows as Loose[]) : [];
+      return rows.flatMap((row) => [
+        {
+          figure: `${String(row.role)}: spawn → /readyz 200 vs bare node http server`,
+          value: ms(num(row.readyMs)),
+          baseline: ms(num(base.readyMs)),
+          ratio: x(num(row.readyMs), num(base.readyMs), 1),
+        },
+        {
+          figure: `${String(row.role)}: idle RSS vs bare node http server`,
+          value: `${num(row.idleRssMiB)} MiB`,
+          baseline: `${num(base.idleRssMiB)} MiB`,
+          ratio: x(num(row.idleRssMiB), num(base.idleRssMiB), 1),
+        },
+      ]);
+    }
+    case "shutdown":
+      return [
+        {
+          figure: `notification worker SIGTERM → exit with in-flight webhook calls (answered: ${String(r.inFlightCompleted)}) vs idle`,
+          value: ms(num(r.inFlightExitMs)),
+          baseline: ms(num(r.idleExitMs)),
+          ratio: x(num(r.inFlightExitMs), num(r.idleExitMs), 1),
+        },
+      ];
+    case "takeover":
+      return [
+        {
+          figure: "partition takeover after SIGKILL vs after SIGTERM (2 replicas, 4 partitions)",
+          value: ms(num(r.sigkillMs)),
+          baseline: ms(num(r.sigtermMs)),
+          ratio: x(num(r.sigkillMs), num(r.sigtermMs), 1),
+        },
+        {
+          figure: "partition takeover after SIGTERM vs the load-balancing interval",
+          value: ms(num(r.sigtermMs)),
+          baseline: ms(num(r.loadBalancingIntervalMs)),
+          ratio: x(num(r.sigtermMs), num(r.loadBalancingIntervalMs), 1),
+        },
+      ];
+    case "device-latency": {
+      const a = obj(r.ingest);
+      const b = obj(r.baseline);
+      return ["p50", "p99"].map((p) => ({
+        figure: `device event ${p}, enqueued → in Cosmos vs enqueued → delivered to a plain subscriber`,
+        value: ms(num(a[p])),
+        baseline: ms(num(b[p])),
+        ratio: x(num(a[p]), num(b[p]), 1),
+      }));
+    }
+    default:
+      return [];
+  }
+}
+
+const machine = machineInfo(ROOT);
+say(`machine: ${machineLine(machine)}`);
+const results = new Map<string, Loose>();
+const durations = new Map<string, number>();
+const problems: string[] = [];
+const steps = STEPS.filter((s) => only.length === 0 || only.includes(s.name));
+for (const [i, step] of steps.entries()) {
+  const path = join(ROOT, "bench", step.file);
+  const label = `(${i + 1}/${steps.length}) ${step.name}`;
+  if (!existsSync(path)) {
+    problems.push(`${step.name}: bench/${step.file} does not exist (not written yet); skipped`);
+    say(`${label}: missing, skipped`);
+    continue;
+  }
+  say(`${label}: running`);
+  const t0 = performance.now();
+  try {
+    const module = (await import(path)) as BenchModule;
+    const result = await module.run((line) => say(`  ${step.name}: ${line}`));
+    results.set(step.name, result);
+    durations.set(step.name, performance.now() - t0);
+    say(`${label}: done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    problems.push(`${step.name}: failed: ${(error as Error).message.split("\n")[0]}`);
+    say(`${label}: FAILED: ${(error as Error).message}`);
+  }
+}
+
+let profiles: Awaited<ReturnType<typeof profileOrderRoles>> = [];
+if (only.length === 0 || only.includes("profile")) {
+  say("profile: api and workers under --cpu-prof, 400 orders at 40/s");
+  try {
+    profiles = await profileOrderRoles(400, 40);
+  } catch (error) {
+    problems.push(`profile: failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+const figures = [...results].flatMap(([name, result]) => figuresOf(name, result, results));
+const lines = [
+  "# eventfleet benchmark report",
+  "",
+  `Machine: ${machineLine(machine)}. Whole run: ${((performance.now() - runStarted) / 60_000).toFixed(1)} min.`,
+  "",
+  "Every figure is compared with a baseline measured in the same run on the same machine; timings are medians",
+  "of several runs (see each section). Everything runs on local emulators (fauxqs, azurite, @vercel/cosmosdb-server,",
+  "our Event Hubs emulator, redis-server) on this machine together with the load generators, so absolute numbers",
+  "say more about the emulators and the 2 cores than about the cloud; the ratios are the point.",
+  "",
+  "## Summary",
+  "",
+  "| figure | value | baseline | ratio |",
+  "|---|---:|---:|---:|",
+  ...figures.map((f) => `| ${f.figure} | ${f.value} | ${f.baseline} | ${f.ratio} |`),
+  "",
+  ...(problems.length > 0 ? ["## Not measured", "", ...problems.map((p) => `- ${p}`), ""] : []),
+  "## Sections",
+  "",
+  ...[...results].flatMap(([name, result]) => [
+    `<!-- ${name}: ${((durations.get(name) ?? 0) / 1000).toFixed(0)} s -->`,
+    typeof result.markdown === "string"
+      ? result.markdown
+      : "```json\n" + JSON.stringify(result, null, 2) + "\n```",
+    "",
+  ]),
+  ...(profiles.length > 0
+    ? [
+        "## CPU profiles (node --cpu-prof) of the order roles, 400 orders at 40/s",
+        "",
+        ...profiles.flatMap((p) => [renderProfile(p.role, p.summary), ""]),
+      ]
+    : []),
+];
+const outDir = join(ROOT, "bench/results");
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, "latest.md"), lines.join("\n"));
+writeFileSync(
+  join(outDir, "latest.json"),
+  `${JSON.stringify({ machine, figures, problems, results: Object.fromEntries(results), profiles }, null, 2)}\n`,
+);
+say(`wrote bench/results/latest.md (${figures.length} figures, ${problems.length} not measured)`);
+process.exit(0);
