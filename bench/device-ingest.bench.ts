@@ -170,16 +170,22 @@ async function ourCpuPerEvent(): Promise<number> {
   return (cpu.user + cpu.system) / (rounds * batch.length);
 }
 
-export async function run(): Promise<DeviceIngestBenchResult> {
+export async function run(
+  progress: (line: string) => void = () => undefined,
+): Promise<DeviceIngestBenchResult> {
   const child = fork(import.meta.filename, [], { env: { ...process.env, [CHILD]: "1" }, stdio: "inherit" });
   try {
     const { connectionString } = await new Promise<{ connectionString: string }>((resolve, reject) => {
       child.once("message", (m) => resolve(m as { connectionString: string }));
       child.once("exit", (code) => reject(new Error(`emulator child exited (${code})`)));
     });
+    progress(`device-ingest: filling the hub with ${EVENTS} events`);
     await fillHub(connectionString);
     const measured: ModeMeasurement[] = [];
-    for (const mode of MODES) measured.push(await measureMode(mode, connectionString));
+    for (const mode of MODES) {
+      progress(`device-ingest: ${mode} writes`);
+      measured.push(await measureMode(mode, connectionString));
+    }
     const [bulk, perEvent] = measured as [ModeMeasurement, ModeMeasurement];
     const ours = await ourCpuPerEvent();
     const result = {
