@@ -290,8 +290,13 @@ export class EventHubsAmqpServer {
       if (events.length > 0) (partition ?? hub.route(partitionKey)).append(events, partitionKey);
       delivery.accept();
     } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      delivery.reject({ condition: "amqp:decode-error", description: error.message });
+      // A bad message is the sender's problem; anything else (say, a full disk under --data-dir)
+      // fails this send, not the emulator.
+      const message = error instanceof Error ? error.message : String(error);
+      delivery.reject({
+        condition: error instanceof MalformedMessageError ? "amqp:decode-error" : "amqp:internal-error",
+        description: message,
+      });
     }
   }
 

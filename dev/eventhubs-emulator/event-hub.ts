@@ -1,5 +1,5 @@
 // One event hub: its partitions, consumer groups, receiver ownership and where sends go.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONSUMER_GROUP } from "./options.ts";
 import type { HubOptions } from "./options.ts";
@@ -19,13 +19,23 @@ export class EventHub {
 
   constructor(options: HubOptions, retention: Retention, dataDir: string | undefined, stamp: EventStamper) {
     this.name = options.name;
-    this.createdAt = new Date();
     // Consumer group names are case-insensitive in the service.
     this.consumerGroups = new Set(
       [DEFAULT_CONSUMER_GROUP, ...(options.consumerGroups ?? [])].map((group) => group.toLowerCase()),
     );
     const hubDir = dataDir === undefined ? undefined : join(dataDir, options.name);
-    if (hubDir) mkdirSync(hubDir, { recursive: true });
+    this.createdAt = new Date();
+    if (hubDir) {
+      mkdirSync(hubDir, { recursive: true });
+      // The hub's creation time, like its events, survives a restart.
+      const hubFile = join(hubDir, "hub.json");
+      if (existsSync(hubFile)) {
+        const saved = JSON.parse(readFileSync(hubFile, "utf8")) as { createdAt?: string };
+        if (saved.createdAt) this.createdAt = new Date(saved.createdAt);
+      } else {
+        writeFileSync(hubFile, JSON.stringify({ createdAt: this.createdAt.toISOString() }));
+      }
+    }
     this.partitions = Array.from({ length: options.partitions }, (_, index) => {
       if (!hubDir) return new PartitionLog(String(index), retention, stamp);
       const { file, events, end } = PartitionFile.open(join(hubDir, `${index}.log`));

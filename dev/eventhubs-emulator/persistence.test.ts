@@ -35,6 +35,7 @@ void describe("persistence", () => {
     await producer.sendBatch([{ body: "a" }, { body: "b" }], { partitionId: "1" });
     await producer.sendBatch([{ body: "c", properties: { kept: true } }], { partitionId: "1" });
     const before = await readAll(first.emulator.connectionString(first.hub), "1", 3);
+    const createdOn = (await producer.getEventHubProperties()).createdOn.getTime();
     await producer.close();
     await first.emulator.close();
 
@@ -58,6 +59,7 @@ void describe("persistence", () => {
       ]),
     );
     const again = resources.add(new EventHubProducerClient(connectionString));
+    assert.equal((await again.getEventHubProperties()).createdOn.getTime(), createdOn, "same creation time");
     await again.sendBatch([{ body: "d" }], { partitionId: "1" });
     const properties = await again.getPartitionProperties("1");
     assert.equal(properties.lastEnqueuedSequenceNumber, 3, "numbering continues after the restart");
