@@ -79,4 +79,35 @@ describe("eventfleet deadletter", () => {
     for await (const blob of probe.deadLetterBlobs.listBlobsFlat()) blobs.push(blob.name);
     assert.deepEqual(blobs, [], "the large body's blob is deleted after its event was written");
   });
+
+  test("replay --to eventhub sends the events back through the hub, where a fixed worker stores them", async () => {
+    const broken = startInProcessWorker(env, { maxEventBytes: 1024 }).worker;
+    const events = validEvents("h", 2, 2).map((e) => ({
+      ...e,
+      body: { ...e.body, payload: { ...e.body.payload, pad: "p".repeat(2048) } },
+    }));
+    await probe.send(events);
+    await waitFor(async () => (await probe.peekDeadLetters()).length === 2, {
+      timeoutMs: 60_000,
+      description: "2 dead letters",
+    });
+    await probe.waitCheckpointsAtEnd();
+    await broken.stop();
+
+    const fixed = startInProcessWorker(env).worker;
+    try {
+      const replay = await cli("replay", "--to", "eventhub");
+      assert.match(replay.stdout, /2 replayed to eventhub, 0 kept/);
+      await waitFor(
+        async () => {
+          const ids = new Set(await probe.telemetryIds());
+          return events.every((e) => ids.has(e.id));
+        },
+        { timeoutMs: 60_000, description: "the replayed events stored by the worker" },
+      );
+      assert.equal(await probe.queueDepth(), 0);
+    } finally {
+      await fixed.stop();
+    }
+  });
 });
