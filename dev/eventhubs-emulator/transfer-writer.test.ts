@@ -1,12 +1,13 @@
-// The fast transfer path and rhea's own path interleave correctly: a raw rhea receiver with a small
-// max frame size gets small events (written by TransferWriter) and large ones (split by rhea) in order.
+// Non-SDK AMQP peers: a raw rhea receiver with a small max frame size gets small events (written by
+// TransferWriter) and large ones (split by rhea) in order; a raw rhea sender's plain message is stored.
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import rhea from "rhea";
 import type { EventContext, Message } from "rhea";
-import { EventHubProducerClient } from "@azure/event-hubs";
+import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { waitFor } from "../../test/support/wait.ts";
-import { Resources, startTestEmulator } from "./sdk-fixture.ts";
+import { partitionForKey } from "./partition-key.ts";
+import { collect, Resources, startTestEmulator } from "./sdk-fixture.ts";
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
@@ -52,4 +53,40 @@ void test("small and multi-frame events arrive in order, annotated, on a link wi
     received.map((m) => m.message_annotations?.["x-opt-sequence-number"] as unknown),
     [0, 1, 2, 3, 4, 5],
   );
+});
+
+void test("a plain AMQP message (format 0) from a non-SDK sender is routed by its key and read by the SDK", async () => {
+  const { emulator, hub } = await startTestEmulator(resources);
+  const connection = rhea
+    .create_container()
+    .connect({ host: "127.0.0.1", port: emulator.port, reconnect: false });
+  resources.add({
+    close: () =>
+      new Promise<void>((resolve) => {
+        connection.once("connection_close", () => resolve());
+        connection.once("disconnected", () => resolve());
+        connection.close();
+      }),
+  });
+  const sender = connection.open_sender({ target: { address: hub } });
+  let accepted = false;
+  sender.on("accepted", () => (accepted = true));
+  sender.once("sendable", () => {
+    sender.send({
+      body: "plain",
+      application_properties: { from: "rhea" },
+      message_annotations: { "x-opt-partition-key": "device-7" },
+    });
+  });
+  await waitFor(() => accepted, { description: "the send accepted" });
+
+  const consumer = resources.add(new EventHubConsumerClient("$Default", emulator.connectionString(hub)));
+  const got = resources.add(collect(consumer, undefined, { startPosition: earliestEventPosition }));
+  await waitFor(() => got.events.length === 1, { description: "the plain message" });
+  const event = got.events[0]!;
+  assert.equal(event.body, "plain");
+  assert.equal(event.partitionKey, "device-7");
+  assert.equal(event.partitionId, String(partitionForKey("device-7", 4)));
+  assert.deepEqual(event.properties, { from: "rhea" });
+  assert.equal(event.sequenceNumber, 0);
 });
