@@ -7,6 +7,7 @@ import { parseDeadLetterMessage, type DeadLetterMessage } from "./dead-letter-me
 import { deviceStateDocument, telemetryDocument } from "./device-documents.ts";
 import type { DeviceStore } from "./device-store.ts";
 import { decodeDeviceEvent, type EventPosition } from "./event-decoding.ts";
+import { RetryAbandonedError } from "./retry-backoff.ts";
 
 /** Storage Queue's limit per peek or receive call. */
 const PAGE = 32;
@@ -143,6 +144,8 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
   const { queue, blobs, target } = options;
   const progress: ReplayProgress = { seen: 0, replayed: 0, kept: 0, keptReasons: {}, wouldReplay: 0 };
   const release: DequeuedMessageItem[] = [];
+  /** Received in this page and neither deleted nor kept yet: released too if the run stops halfway. */
+  const inHand = new Set<DequeuedMessageItem>();
   const keep = (message: DequeuedMessageItem, reason: string) => {
     progress.kept += 1;
     progress.keptReasons[reason] = (progress.keptReasons[reason] ?? 0) + 1;
@@ -156,6 +159,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
       });
       if (receivedMessageItems.length === 0) break;
       progress.seen += receivedMessageItems.length;
+      for (const m of receivedMessageItems) inHand.add(m);
       const candidates: Candidate[] = [];
       for (const message of receivedMessageItems) {
         try {
@@ -206,18 +210,23 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
         }
         for (const v of written) {
           await queue.deleteMessage(v.message.messageId, v.message.popReceipt);
+          inHand.delete(v.message);
           progress.replayed += 1;
           if (v.letter.body.location === "blob") {
             await blobs.getBlockBlobClient(v.letter.body.blobName).deleteIfExists();
           }
         }
       }
+      for (const m of release) inHand.delete(m);
       options.onProgress?.({ ...progress });
     }
+  } catch (error) {
+    // Interrupted while Cosmos was being retried: stop here; what is in hand goes back to the queue below.
+    if (!(error instanceof RetryAbandonedError)) throw error;
   } finally {
-    // Kept and dry-run messages become visible again at once instead of after the visibility timeout.
+    // Kept, dry-run and unfinished messages become visible again at once instead of after the visibility timeout.
     await Promise.allSettled(
-      release.map((m) => queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)),
+      [...release, ...inHand].map((m) => queue.updateMessage(m.messageId, m.popReceipt, undefined, 0)),
     );
   }
   return progress;
