@@ -22,6 +22,9 @@ const DEVICES = 200;
 const PARTITIONS = 4;
 const HUB = "telemetry";
 const MODES: WriteMode[] = ["bulk", "per-event"];
+/** Alternating rounds per mode; the medians are reported (the machine is shared, single runs are noisy). */
+const ROUNDS = Number(process.env.BENCH_DEVICE_ROUNDS ?? 3);
+const consumerGroup = (mode: WriteMode, round: number) => `${mode}-${round}`;
 const CHILD = "BENCH_DEVICE_INGEST_EMULATOR_CHILD";
 
 export interface DeviceIngestBenchResult {
@@ -57,7 +60,15 @@ function body(i: number): Buffer {
 async function emulatorChild(): Promise<void> {
   const emulator = await startEventHubsEmulator({
     port: 0,
-    hubs: [{ name: HUB, partitions: PARTITIONS, consumerGroups: MODES }],
+    hubs: [
+      {
+        name: HUB,
+        partitions: PARTITIONS,
+        consumerGroups: MODES.flatMap((mode) =>
+          Array.from({ length: ROUNDS }, (_, r) => consumerGroup(mode, r)),
+        ),
+      },
+    ],
   });
   process.send!({ port: emulator.port, connectionString: emulator.connectionString(HUB) });
 }
@@ -84,12 +95,16 @@ interface ModeMeasurement {
   cpuMicrosPerEvent: number;
 }
 
-async function measureMode(mode: WriteMode, connectionString: string): Promise<ModeMeasurement> {
+async function measureMode(
+  mode: WriteMode,
+  round: number,
+  connectionString: string,
+): Promise<ModeMeasurement> {
   const env = {
     ...(await createTestEnv({ aws: false, azure: true })),
     EVENTHUB_CONNECTION_STRING: connectionString,
     EVENTHUB_NAME: HUB,
-    EVENTHUB_CONSUMER_GROUP: mode,
+    EVENTHUB_CONSUMER_GROUP: consumerGroup(mode, round),
     LOG_LEVEL: "warn",
   };
   const registry = new Registry();
@@ -181,11 +196,22 @@ export async function run(
     });
     progress(`device-ingest: filling the hub with ${EVENTS} events`);
     await fillHub(connectionString);
-    const measured: ModeMeasurement[] = [];
-    for (const mode of MODES) {
-      progress(`device-ingest: ${mode} writes`);
-      measured.push(await measureMode(mode, connectionString));
+    const rounds: ModeMeasurement[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const mode of MODES) {
+        progress(`device-ingest: round ${round + 1}/${ROUNDS}, ${mode} writes`);
+        rounds.push(await measureMode(mode, round, connectionString));
+      }
     }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const measured: ModeMeasurement[] = MODES.map((mode) => {
+      const of = rounds.filter((m) => m.mode === mode);
+      return {
+        mode,
+        eventsPerSecond: median(of.map((m) => m.eventsPerSecond)),
+        cpuMicrosPerEvent: median(of.map((m) => m.cpuMicrosPerEvent)),
+      };
+    });
     const [bulk, perEvent] = measured as [ModeMeasurement, ModeMeasurement];
     const ours = await ourCpuPerEvent();
     const result = {
@@ -199,7 +225,8 @@ export async function run(
       ourShareOfProcessCpu: ours / bulk.cpuMicrosPerEvent,
     };
     const markdown = [
-      `### device-ingest: Event Hubs emulator → Cosmos emulator (${EVENTS} events, ${DEVICES} devices, ${PARTITIONS} partitions)`,
+      `### device-ingest: Event Hubs emulator → Cosmos emulator (${EVENTS} events, ${DEVICES} devices, ` +
+        `${PARTITIONS} partitions; medians of ${ROUNDS} alternating rounds)`,
       "",
       "| write mode | events/s | process CPU µs/event | vs per-event |",
       "|---|---:|---:|---:|",
@@ -212,6 +239,10 @@ export async function run(
       `Our batch code alone (decode, validate, documents, bulk operations; Cosmos answering instantly): ${ours.toFixed(1)} µs CPU per event ` +
         `(${(result.ourShareOfProcessCpu * 100).toFixed(0)}% of the worker process's CPU per event in bulk mode). ` +
         `Goals: bulk ≥ 3× per-event (${result.bulkOverPerEvent.toFixed(2)}×), ≤ 50 µs ours per event.`,
+      "",
+      "Emulator difference: a point write to the local Cosmos emulator costs about a millisecond and both modes are " +
+        "bound by the emulator's single CPU, which narrows the gap; against Azure, each sequential point write " +
+        "pays a network round trip, and bulk sends 100 documents per round trip.",
     ].join("\n");
     return { ...result, markdown };
   } finally {
