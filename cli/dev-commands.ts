@@ -105,7 +105,10 @@ export function registerDevCommands(program: Command): void {
           out(`  curl -s ${stack.env.API_URL}/v1/orders/<id from the Location header>`);
         }
         if (stack.env.EVENTHUB_CONNECTION_STRING) {
+          out("device telemetry (fills Cosmos; --invalid-ratio feeds the dead-letter queue):");
+          out(`  set -a; . ${stack.envFile}; set +a`);
           out(`  npx eventfleet simulate devices --devices 10 --rate 50 --count 500 --invalid-ratio 0.05`);
+          out(`  npx eventfleet deadletter stats`);
         }
         out("Ctrl-C stops everything.");
       },
