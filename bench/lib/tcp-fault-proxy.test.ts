@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { after, test } from "node:test";
+import { TcpFaultProxy } from "./tcp-fault-proxy.ts";
+
+const echoSockets = new Set<Socket>();
+const echo = createServer((socket) => {
+  echoSockets.add(socket);
+  // The proxy resets its upstream connections when it goes down.
+  socket.on("error", () => undefined);
+  socket.on("close", () => echoSockets.delete(socket));
+  socket.pipe(socket);
+});
+after(() => {
+  for (const socket of echoSockets) socket.destroy();
+  echo.close();
+});
+
+/** Writes "ping" and resolves with the first data echoed back (HTTP-like: no half-close). */
+async function roundTrip(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: "127.0.0.1" }, () => socket.write("ping"));
+    socket.once("data", (c: Buffer) => {
+      socket.destroy();
+      resolve(c.toString());
+    });
+    socket.on("error", reject);
+  });
+}
+
+test("the proxy forwards, refuses connections while down, and forwards again on the same port once up", async () => {
+  await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+  const proxy = new TcpFaultProxy((echo.address() as AddressInfo).port);
+  await proxy.up();
+  const port = proxy.port;
+  assert.equal(await roundTrip(port), "ping");
+  await proxy.down();
+  await assert.rejects(roundTrip(port), /ECONNREFUSED/);
+  await proxy.up();
+  assert.equal(proxy.port, port);
+  assert.equal(await roundTrip(port), "ping");
+  await proxy.close();
+});
