@@ -1,5 +1,6 @@
 // The eventfleet command line: one entry point for every role and tool (ARCHITECTURE.md §3).
 import { Command, CommanderError } from "commander";
+import { registerEventHubsEmulatorCommand } from "../dev/eventhubs-emulator/cli.ts";
 import { version } from "../shared/version.ts";
 import { registerDevCommands } from "./dev-commands.ts";
 import { registerInfraCommands } from "./infra-commands.ts";
@@ -32,7 +33,9 @@ export function buildProgram(): Command {
 
   registerDevCommands(program);
 
-  program.command("emulator").description("local emulators of cloud services");
+  registerEventHubsEmulatorCommand(
+    program.command("emulator").description("local emulators of cloud services"),
+  );
 
   registerSchemaCommands(program);
   return program;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { waitFor } from "../../test/support/wait.ts";
-import { optionsFromCli } from "./emulator-command.ts";
+import { optionsFromCli } from "./cli.ts";
 import { Resources } from "./sdk-fixture.ts";
 
 const resources = new Resources();
@@ -22,7 +22,7 @@ function runCommand(args: string[]): {
 } {
   const script = [
     `import { Command } from "commander";`,
-    `import { registerEventHubsEmulatorCommand } from ${JSON.stringify(join(import.meta.dirname, "emulator-command.ts"))};`,
+    `import { registerEventHubsEmulatorCommand } from ${JSON.stringify(join(import.meta.dirname, "cli.ts"))};`,
     `const program = new Command("eventfleet");`,
     `registerEventHubsEmulatorCommand(program.command("emulator"));`,
     `await program.parseAsync(process.argv.slice(1), { from: "user" });`,

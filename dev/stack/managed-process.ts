@@ -44,6 +44,14 @@ export class ManagedProcess {
     });
   }
 
+  /** Lets the owning process exit while this child runs (the owner must stop it from an exit handler). */
+  unref(): void {
+    this.child.unref();
+    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) {
+      (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    }
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }

@@ -51,6 +51,8 @@ export function getStack(): Promise<TestStack> {
     }
     ownStack = startTestStack();
     const stack = await ownStack;
+    // A test file run on its own must still exit when its tests end: the emulators must not hold its event loop.
+    for (const emulator of stack.emulators) emulator.process.unref();
     const pids = [...stack.emulators.map((e) => e.process.pid)];
     process.once("exit", () => {
       for (const pid of pids) if (pid) process.kill(pid, "SIGTERM");
