@@ -152,6 +152,7 @@ export async function runDeviceChaos(options: DeviceChaosOptions): Promise<Chaos
       const victim = candidates[Math.floor(choice * candidates.length)]!;
       busy.add(victim);
       const downAt = performance.now();
+      const faultAt = faults.elapsedMs();
       const exit = await victim.stop(signal, 30_000);
       if (signal === "SIGTERM") sigtermExits.push({ target: victim.name, exit });
       await delay(RESTART_BACKOFF_MS);
@@ -162,11 +163,13 @@ export async function runDeviceChaos(options: DeviceChaosOptions): Promise<Chaos
         signal,
         victim.name,
         `exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
+        faultAt,
       );
       say(`devices: ${signal} ${victim.name}`);
     };
     const cosmosOutage = async (slot: number) => {
       await delay(Math.max(0, started + (windowMs * slot) / slots - performance.now()));
+      const faultAt = faults.elapsedMs();
       await proxy.down();
       say("devices: Cosmos down");
       await delay(options.cosmosOutageMs);
@@ -175,6 +178,7 @@ export async function runDeviceChaos(options: DeviceChaosOptions): Promise<Chaos
         "outage",
         "cosmos",
         `unreachable for ${(options.cosmosOutageMs / 1000).toFixed(1)} s (connections reset, then refused)`,
+        faultAt,
       );
       say("devices: Cosmos back");
     };

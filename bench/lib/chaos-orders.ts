@@ -121,6 +121,8 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
   ];
   const roles = [api, ...targets];
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  // Reconnects by itself after the Redis restart; the refused connections meanwhile are expected.
+  client.on("error", () => undefined);
   const store = new OrderStore(client, { env: prefix });
   const reservations = new StockReservations(client, { env: prefix });
   const shipments = new Shipments(client, { env: prefix });
@@ -217,6 +219,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         const target = candidates[Math.floor(choice * candidates.length)]!;
         busy.add(target);
         const downAt = performance.now();
+        const faultAt = faults.elapsedMs();
         const exit = await target.stop(signal, 20_000);
         if (signal === "SIGTERM") sigtermExits.push({ target: target.name, exit });
         await delay(RESTART_BACKOFF_MS);
@@ -226,7 +229,8 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         faults.record(
           signal,
           target.name,
-          `at ${(at / 1000).toFixed(1)} s: exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
+          `exit ${exit.code ?? exit.signal}; ready again after ${((performance.now() - downAt) / 1000).toFixed(1)} s`,
+          faultAt,
         );
         say(`orders: fault ${k + 1}/${options.processFaults}: ${signal} ${target.name}`);
       }),
@@ -234,8 +238,9 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     const redisFault = (async () => {
       if (!options.redisRestart) return;
       await delay(Math.max(0, started + windowMs * 0.55 - performance.now()));
+      const faultAt = faults.elapsedMs();
       const downMs = await redis.restart();
-      faults.record("restart", "redis (AOF on)", `down and back in ${(downMs / 1000).toFixed(1)} s`);
+      faults.record("restart", "redis (AOF on)", `down and back in ${(downMs / 1000).toFixed(1)} s`, faultAt);
       say("orders: Redis restarted");
     })();
 

@@ -48,8 +48,9 @@ export class FaultLog {
     return performance.now() - this.#started;
   }
 
-  record(kind: string, target: string, detail: string): void {
-    this.faults.push({ atMs: Math.round(this.elapsedMs()), kind, target, detail });
+  /** `atMs` defaults to now; pass the time the fault began when recording it after recovery. */
+  record(kind: string, target: string, detail: string, atMs = this.elapsedMs()): void {
+    this.faults.push({ atMs: Math.round(atMs), kind, target, detail });
   }
 }
 
@@ -67,7 +68,7 @@ export function renderChaosMarkdown(result: ChaosResult): string {
   if (result.faults.length === 0) lines.push("none", "");
   else {
     lines.push("| at (s) | fault | target | detail |", "|---:|---|---|---|");
-    for (const f of result.faults)
+    for (const f of [...result.faults].sort((a, b) => a.atMs - b.atMs))
       lines.push(`| ${(f.atMs / 1000).toFixed(1)} | ${f.kind} | ${f.target} | ${f.detail} |`);
     lines.push("");
   }
