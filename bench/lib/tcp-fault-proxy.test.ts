@@ -16,14 +16,19 @@ after(() => {
   echo.close();
 });
 
-/** Writes "ping" and resolves with the first data echoed back (HTTP-like: no half-close). */
+/**
+ * Writes "ping" and resolves with what is echoed back once 4 bytes arrived, or with what arrived when the
+ * connection closes (TCP may split or delay the echo, so the first chunk alone proves nothing).
+ */
 async function roundTrip(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    let received = "";
     const socket = connect({ port, host: "127.0.0.1" }, () => socket.write("ping"));
-    socket.once("data", (c: Buffer) => {
-      socket.destroy();
-      resolve(c.toString());
+    socket.on("data", (c: Buffer) => {
+      received += c.toString();
+      if (received.length >= 4) socket.destroy();
     });
+    socket.on("close", () => resolve(received));
     socket.on("error", reject);
   });
 }
