@@ -46,7 +46,9 @@ format: $(NPM_STAMP) ## rewrite files with Prettier
 test-unit: $(NPM_STAMP) system-deps tools ## every test (starts the emulator stack once)
 	node scripts/run-tests.ts
 
-test: typecheck lint test-unit ## typecheck + lint + all tests against the emulators (what CI runs)
+# The image is built first so its checks (k8s-tests/image.test.ts) run instead of skipping.
+test: typecheck lint image ## typecheck + lint + image + all tests against the emulators (what CI runs)
+	EVENTFLEET_REQUIRE_IMAGE=1 $(MAKE) --no-print-directory test-unit
 
 chart-test: $(NPM_STAMP) system-deps tools ## chart, rule and manifest checks alone
 	node scripts/run-tests.ts k8s-tests
