@@ -14,8 +14,8 @@
 //   if (!r.applied && r.reason === "wrong_state" && r.order.status === "INVENTORY_RESERVED") { /* duplicate */ }
 //   await store.appendHistory(orderId, { stage: "NOTIFIED", detail: { event: "order.shipped" } });
 //   await store.appendToOutbox([event]);                             // an event with no order change
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import type { CloudEventEnvelope } from "../events/cloudevent.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
 import { orderKeys, type OrderKeys } from "./order-keys.ts";
@@ -122,25 +122,12 @@ export interface OrderStoreOptions {
   env: string;
 }
 
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
-
 const SCRIPTS = {
   efOrderCreate: "order-create.lua",
   efOrderTransition: "order-transition.lua",
   efOrderAppendHistory: "order-append-history.lua",
   efOutboxAppend: "outbox-append.lua",
 } as const;
-type ScriptName = keyof typeof SCRIPTS;
-
-const scriptSources = new Map<ScriptName, string>();
-function scriptSource(name: ScriptName): string {
-  let source = scriptSources.get(name);
-  if (source === undefined) {
-    source = readFileSync(new URL(SCRIPTS[name], import.meta.url), "utf8");
-    scriptSources.set(name, source);
-  }
-  return source;
-}
 
 /** Outbox stream entry fields: the relay publishes `event` with SNS attributes `type` and `traceparent`. */
 function outboxArgs(event: OutboxEvent): string[] {
@@ -194,20 +181,13 @@ export class OrderStore {
   readonly keys: OrderKeys;
   readonly #redis: Redis;
   readonly #env: string;
+  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
 
   constructor(redis: Redis, options: OrderStoreOptions) {
     this.#redis = redis;
     this.#env = options.env;
     this.keys = orderKeys(options.env);
-    // defineCommand sends EVALSHA and falls back to EVAL once, so each script is loaded once per server.
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      redis.defineCommand(name, { lua: scriptSource(name) });
-    }
-  }
-
-  #script(name: ScriptName): ScriptCommand {
-    const command = (this.#redis as unknown as Record<ScriptName, ScriptCommand>)[name];
-    return command.bind(this.#redis);
+    this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
   }
 
   /**
@@ -219,7 +199,7 @@ export class OrderStore {
     const { order, event, idempotency } = input;
     const keys = [this.keys.order(order.orderId), this.keys.history(order.orderId), this.keys.outbox];
     if (idempotency) keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
-    const reply = (await this.#script("efOrderCreate")(
+    const reply = (await this.#scripts.efOrderCreate(
       keys.length,
       ...keys,
       JSON.stringify(order),
@@ -267,7 +247,7 @@ export class OrderStore {
   async transition(orderId: string, input: TransitionInput): Promise<TransitionResult> {
     const allowed = input.allowedFrom.filter((from) => FORWARD_FROM[input.to].includes(from));
     const events = input.events ?? [];
-    const reply = (await this.#script("efOrderTransition")(
+    const reply = (await this.#scripts.efOrderTransition(
       3,
       this.keys.order(orderId),
       this.keys.history(orderId),
@@ -298,7 +278,7 @@ export class OrderStore {
     entry: HistoryInput & { stage: string },
     events: readonly OutboxEvent[] = [],
   ): Promise<AppendHistoryResult> {
-    const reply = (await this.#script("efOrderAppendHistory")(
+    const reply = (await this.#scripts.efOrderAppendHistory(
       3,
       this.keys.order(orderId),
       this.keys.history(orderId),
@@ -314,7 +294,7 @@ export class OrderStore {
   /** Appends CloudEvents to the outbox (published by the relay in order). Returns the stream entry ids. */
   async appendToOutbox(events: readonly OutboxEvent[]): Promise<string[]> {
     if (events.length === 0) return [];
-    return (await this.#script("efOutboxAppend")(
+    return (await this.#scripts.efOutboxAppend(
       1,
       this.keys.outbox,
       events.length,

@@ -1,6 +1,6 @@
 // Stock reservations per order: reserve all lines or none, release on cancel, commit on shipping; each one Lua script.
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
 import { envPrefix } from "../../shared/orders/order-keys.ts";
 import { stockKey } from "../../shared/orders/stock-keys.ts";
 
@@ -23,7 +23,6 @@ export type ReserveResult =
   | { status: "rejected"; missing: MissingLine[] }
   | { status: "released" | "cancelled" | "shipped" };
 
-type ScriptCommand = (...args: (string | number)[]) => Promise<[string, string]>;
 const SCRIPTS = {
   efStockReserve: "stock-reservation.lua",
   efStockRelease: "stock-release.lua",
@@ -42,27 +41,22 @@ export function linesPerSku(items: readonly StockLine[]): StockLine[] {
 export class StockReservations {
   readonly #redis: Redis;
   readonly #env: string;
+  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<[string, string]>>;
 
   constructor(redis: Redis, options: { env: string }) {
     this.#redis = redis;
     this.#env = options.env;
-    for (const [name, file] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { lua: readFileSync(new URL(file, import.meta.url), "utf8") });
-    }
+    this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, [string, string]>(redis, import.meta.url, SCRIPTS);
   }
 
   reservationKey(orderId: string): string {
     return `${envPrefix(this.#env)}reservation:${orderId}`;
   }
 
-  #script(name: keyof typeof SCRIPTS): ScriptCommand {
-    return (this.#redis as unknown as Record<string, ScriptCommand>)[name]!.bind(this.#redis);
-  }
-
   /** All lines or none; calling it again for the same order returns the first outcome and changes nothing. */
   async reserve(orderId: string, items: readonly StockLine[]): Promise<ReserveResult> {
     const lines = linesPerSku(items);
-    const [status, detail] = await this.#script("efStockReserve")(
+    const [status, detail] = await this.#scripts.efStockReserve(
       lines.length + 1,
       this.reservationKey(orderId),
       ...lines.map((l) => stockKey(this.#env, l.sku)),
@@ -81,7 +75,7 @@ export class StockReservations {
     items: readonly StockLine[],
   ): Promise<"released" | "tombstoned" | "unchanged"> {
     const skus = linesPerSku(items).map((l) => l.sku);
-    const [outcome] = await this.#script("efStockRelease")(
+    const [outcome] = await this.#scripts.efStockRelease(
       skus.length + 1,
       this.reservationKey(orderId),
       ...skus.map((sku) => stockKey(this.#env, sku)),
@@ -94,7 +88,7 @@ export class StockReservations {
   /** After shipping: the reserved units leave stock for good, exactly once. */
   async commit(orderId: string, items: readonly StockLine[]): Promise<"committed" | "unchanged"> {
     const skus = linesPerSku(items).map((l) => l.sku);
-    const [outcome] = await this.#script("efStockCommit")(
+    const [outcome] = await this.#scripts.efStockCommit(
       skus.length + 1,
       this.reservationKey(orderId),
       ...skus.map((sku) => stockKey(this.#env, sku)),

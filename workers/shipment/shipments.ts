@@ -1,7 +1,7 @@
 // One shipment per order (carrier, tracking number) in Redis; created and cancelled by Lua scripts.
 import { randomInt, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
 import { envPrefix } from "../../shared/orders/order-keys.ts";
 
 export interface Shipment {
@@ -11,7 +11,6 @@ export interface Shipment {
   trackingNumber: string;
 }
 
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 const SCRIPTS = { efShipmentCreate: "shipment-create.lua", efShipmentCancel: "shipment-cancel.lua" } as const;
 
 /** Carrier by destination: a stand-in for a real carrier choice. */
@@ -27,27 +26,22 @@ function trackingNumber(carrier: string): string {
 export class Shipments {
   readonly #redis: Redis;
   readonly #env: string;
+  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
 
   constructor(redis: Redis, options: { env: string }) {
     this.#redis = redis;
     this.#env = options.env;
-    for (const [name, file] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { lua: readFileSync(new URL(file, import.meta.url), "utf8") });
-    }
+    this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
   }
 
   key(orderId: string): string {
     return `${envPrefix(this.#env)}shipment:${orderId}`;
   }
 
-  #script(name: keyof typeof SCRIPTS): ScriptCommand {
-    return (this.#redis as unknown as Record<string, ScriptCommand>)[name]!.bind(this.#redis);
-  }
-
   /** The order's shipment: created now, or the one an earlier delivery created, or a cancel's tombstone. */
   async create(orderId: string, country: string): Promise<Shipment | { status: "cancelled" }> {
     const carrier = carrierFor(country);
-    const [status, shipmentId, storedCarrier, tracking] = (await this.#script("efShipmentCreate")(
+    const [status, shipmentId, storedCarrier, tracking] = (await this.#scripts.efShipmentCreate(
       1,
       this.key(orderId),
       randomUUID(),
@@ -65,7 +59,7 @@ export class Shipments {
 
   /** Returns the status before: "" when there was no shipment (a tombstone now blocks one). */
   async cancel(orderId: string): Promise<string> {
-    return (await this.#script("efShipmentCancel")(1, this.key(orderId), new Date().toISOString())) as string;
+    return (await this.#scripts.efShipmentCancel(1, this.key(orderId), new Date().toISOString())) as string;
   }
 
   async get(orderId: string): Promise<Record<string, string>> {
