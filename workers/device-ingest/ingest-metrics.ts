@@ -1,5 +1,6 @@
 // The device-ingest metrics (names and labels exactly as docs/metrics.md), registered on the process registry.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { metricOnce, queueDepthGauge } from "../../shared/metrics.ts";
 
 export type EventOutcome = "stored" | "dead_letter";
 
@@ -15,15 +16,10 @@ export interface IngestMetrics {
   queueDepth: Gauge<"queue" | "kind">;
 }
 
-/** A metric registered twice on one registry (two components in one process, as in tests) is shared. */
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function createIngestMetrics(registry: Registry): IngestMetrics {
   const registers = [registry];
   return {
-    events: once(
+    events: metricOnce(
       registry,
       "eventfleet_eventhub_events_total",
       () =>
@@ -34,7 +30,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    partitionLag: once(
+    partitionLag: metricOnce(
       registry,
       "eventfleet_eventhub_partition_lag_events",
       () =>
@@ -45,7 +41,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    ownedPartitions: once(
+    ownedPartitions: metricOnce(
       registry,
       "eventfleet_eventhub_owned_partitions",
       () =>
@@ -55,7 +51,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    checkpointAge: once(
+    checkpointAge: metricOnce(
       registry,
       "eventfleet_eventhub_checkpoint_age_seconds",
       () =>
@@ -66,7 +62,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    batchDuration: once(
+    batchDuration: metricOnce(
       registry,
       "eventfleet_eventhub_batch_duration_seconds",
       () =>
@@ -77,7 +73,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    requestCharge: once(
+    requestCharge: metricOnce(
       registry,
       "eventfleet_cosmos_request_charge_total",
       () =>
@@ -88,7 +84,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    throttles: once(
+    throttles: metricOnce(
       registry,
       "eventfleet_cosmos_throttles_total",
       () =>
@@ -99,7 +95,7 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    deadLetters: once(
+    deadLetters: metricOnce(
       registry,
       "eventfleet_deadletters_total",
       () =>
@@ -110,16 +106,6 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
           registers,
         }),
     ),
-    queueDepth: once(
-      registry,
-      "eventfleet_queue_depth_messages",
-      () =>
-        new Gauge({
-          name: "eventfleet_queue_depth_messages",
-          help: "Approximate number of messages in a queue.",
-          labelNames: ["queue", "kind"],
-          registers,
-        }),
-    ),
+    queueDepth: queueDepthGauge(registry),
   };
 }

@@ -1,5 +1,6 @@
 // The SQS workers' metrics (names and labels exactly as docs/metrics.md), registered on the process registry.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { metricOnce, queueDepthGauge } from "../../shared/metrics.ts";
 
 export type MessageOutcome = "success" | "retry" | "dead_letter" | "duplicate";
 export type OrderStage = "INVENTORY_RESERVED" | "REJECTED" | "SHIPPED" | "CANCELLED" | "NOTIFIED";
@@ -14,15 +15,10 @@ export interface WorkerMetrics {
   stageLatency: Histogram<"stage">;
 }
 
-/** A metric registered twice on one registry (two runtimes in one process, as in tests) is shared. */
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function createWorkerMetrics(registry: Registry): WorkerMetrics {
   const registers = [registry];
   return {
-    processed: once(
+    processed: metricOnce(
       registry,
       "eventfleet_messages_processed_total",
       () =>
@@ -33,7 +29,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           registers,
         }),
     ),
-    handlerDuration: once(
+    handlerDuration: metricOnce(
       registry,
       "eventfleet_handler_duration_seconds",
       () =>
@@ -45,7 +41,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           registers,
         }),
     ),
-    inFlight: once(
+    inFlight: metricOnce(
       registry,
       "eventfleet_messages_in_flight",
       () =>
@@ -56,7 +52,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           registers,
         }),
     ),
-    receiveBatchSize: once(
+    receiveBatchSize: metricOnce(
       registry,
       "eventfleet_receive_batch_size",
       () =>
@@ -68,7 +64,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           registers,
         }),
     ),
-    dlqSends: once(
+    dlqSends: metricOnce(
       registry,
       "eventfleet_dlq_sends_total",
       () =>
@@ -79,18 +75,8 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           registers,
         }),
     ),
-    queueDepth: once(
-      registry,
-      "eventfleet_queue_depth_messages",
-      () =>
-        new Gauge({
-          name: "eventfleet_queue_depth_messages",
-          help: "Approximate visible messages in a worker's queue (kind source) and its DLQ (kind dlq).",
-          labelNames: ["queue", "kind"],
-          registers,
-        }),
-    ),
-    stageLatency: once(
+    queueDepth: queueDepthGauge(registry),
+    stageLatency: metricOnce(
       registry,
       "eventfleet_order_stage_latency_seconds",
       () =>
