@@ -9,7 +9,7 @@ import { deadLetterMessage } from "../../workers/device-ingest/dead-letter-messa
 import { FaultLog, type ChaosResult, type InvariantResult } from "./chaos-report.ts";
 import { RoleRunner, type RoleExit } from "./role-runner.ts";
 import { SeededRandom } from "./seeded-random.ts";
-import { TcpFaultProxy } from "./tcp-fault-proxy.ts";
+import { TcpFaultProxy } from "../../test/support/tcp-fault-proxy.ts";
 
 export interface DeviceChaosOptions {
   events: number;

@@ -1,15 +1,23 @@
-// A TCP proxy in front of an emulator that can be taken down and brought back: an outage without losing its data.
+// A TCP proxy in front of an emulator that can be taken down and brought back (an outage without losing its
+// data), and that can add network latency (a cloud-like round trip to a server on this machine).
 import { createServer, connect, type Server, type Socket } from "node:net";
+
+export interface TcpFaultProxyOptions {
+  /** Added to every chunk in each direction, so a request/response round trip grows by twice this. */
+  oneWayDelayMs?: number;
+}
 
 export class TcpFaultProxy {
   readonly #targetPort: number;
+  readonly #delayMs: number;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   port = 0;
   outages = 0;
 
-  constructor(targetPort: number) {
+  constructor(targetPort: number, options: TcpFaultProxyOptions = {}) {
     this.#targetPort = targetPort;
+    this.#delayMs = options.oneWayDelayMs ?? 0;
   }
 
   /** Starts listening (port 0 picks a free port the first time; later starts reuse it). */
@@ -24,7 +32,10 @@ export class TcpFaultProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      if (this.#delayMs > 0) {
+        this.#forwardLater(client, upstream);
+        this.#forwardLater(upstream, client);
+      } else client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -33,6 +44,16 @@ export class TcpFaultProxy {
     const address = server.address();
     if (typeof address === "object" && address) this.port = address.port;
     this.#server = server;
+  }
+
+  /** Forwards each chunk after the delay; timers of one duration fire in order, so the byte order holds. */
+  #forwardLater(from: Socket, to: Socket): void {
+    from.on("data", (chunk: Buffer) => {
+      setTimeout(() => {
+        if (!to.destroyed) to.write(chunk);
+      }, this.#delayMs);
+    });
+    from.on("end", () => setTimeout(() => to.end(), this.#delayMs));
   }
 
   /** Refuses new connections and resets open ones, as a stopped server would. */

@@ -46,3 +46,28 @@ test("the proxy forwards, refuses connections while down, and forwards again on 
   assert.equal(await roundTrip(port), "ping");
   await proxy.close();
 });
+
+test("a delaying proxy adds its delay in each direction and keeps the bytes in order", async () => {
+  if (!echo.listening) await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+  const proxy = new TcpFaultProxy((echo.address() as AddressInfo).port, { oneWayDelayMs: 40 });
+  await proxy.up();
+  const started = performance.now();
+  assert.equal(await roundTrip(proxy.port), "ping");
+  // A lower bound only: a loaded machine may add time, never take it away.
+  assert.ok(performance.now() - started >= 80, "the round trip took at least two one-way delays");
+  const long = Array.from({ length: 200 }, (_, i) => `chunk${i};`).join("");
+  const echoed = await new Promise<string>((resolve, reject) => {
+    let received = "";
+    const socket = connect({ port: proxy.port, host: "127.0.0.1" }, () => {
+      for (let i = 0; i < long.length; i += 37) socket.write(long.slice(i, i + 37));
+    });
+    socket.on("data", (c: Buffer) => {
+      received += c.toString();
+      if (received.length >= long.length) socket.destroy();
+    });
+    socket.on("close", () => resolve(received));
+    socket.on("error", reject);
+  });
+  assert.equal(echoed, long);
+  await proxy.close();
+});
