@@ -1,15 +1,34 @@
 // Per-worker "this event was handled" markers in Redis, so a redelivered duplicate is acknowledged, not redone.
 import type { Redis } from "ioredis";
+import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
+import { TickBatcher } from "../../shared/tick-batcher.ts";
 
+/**
+ * Lookups and writes made in the same tick (the handlers of one batch) share one command each: one MGET and one
+ * script call per batch instead of ten EXISTS and ten SETs, which is most of the runtime's Redis CPU.
+ * Several keys per command assume one Redis node (not Redis Cluster), like the order scripts.
+ */
 export class ProcessedMarkers {
-  readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #ttlSeconds: number;
+  readonly #lookups: TickBatcher<string, boolean>;
+  readonly #writes: TickBatcher<string, undefined>;
 
   constructor(redis: Redis, options: { env: string; worker: string; ttlSeconds: number }) {
-    this.#redis = redis;
     this.#prefix = `ef:${options.env}:processed:${options.worker}:`;
-    this.#ttlSeconds = options.ttlSeconds;
+    const { markProcessed } = defineLuaScripts(redis, import.meta.url, {
+      markProcessed: "./mark-processed.lua",
+    }) as { markProcessed: ScriptCommand<number> };
+    this.#lookups = new TickBatcher(
+      async (keys) => (await redis.mget(...keys)).map((value) => value !== null),
+      { max: 100 },
+    );
+    this.#writes = new TickBatcher(
+      async (keys) => {
+        await markProcessed(keys.length, ...keys, String(Date.now()), options.ttlSeconds);
+        return keys.map(() => undefined);
+      },
+      { max: 100 },
+    );
   }
 
   key(eventId: string): string {
@@ -17,11 +36,11 @@ export class ProcessedMarkers {
   }
 
   async isProcessed(eventId: string): Promise<boolean> {
-    return (await this.#redis.exists(this.key(eventId))) === 1;
+    return this.#lookups.request(this.key(eventId));
   }
 
   /** Written after the effect: a crash in between redoes the handler, whose effects are idempotent by order id. */
   async markProcessed(eventId: string): Promise<void> {
-    await this.#redis.set(this.key(eventId), String(Date.now()), "EX", this.#ttlSeconds);
+    await this.#writes.request(this.key(eventId));
   }
 }

@@ -19,6 +19,7 @@ import { orderEvent, type OrderEvent } from "../../shared/events/order-events.ts
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { createQueuePair, startLocalServers, type LocalServers } from "../../test/orders/local-servers.ts";
 import { eventAttributes, placedEvent } from "../../test/orders/order-event-fixtures.ts";
+import { TcpFaultProxy } from "../../test/support/tcp-fault-proxy.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { SqsWorker, type EventHandler, type HandlerContext } from "./sqs-worker.ts";
 import type { SqsWorkerOptionsInput } from "./sqs-worker-options.ts";
@@ -53,6 +54,7 @@ async function startWorker(
   handle: EventHandler<OrderEvent>,
   options: Partial<SqsWorkerOptionsInput> = {},
   queue: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {},
+  deps: { redis?: Redis } = {},
 ): Promise<Harness> {
   const { queueUrl, dlqUrl } = await createQueuePair(sqs, "runtime", queue);
   const registry = new Registry();
@@ -60,7 +62,7 @@ async function startWorker(
   const worker = new SqsWorker<OrderEvent>(
     {
       sqs,
-      redis,
+      redis: deps.redis ?? redis,
       logger,
       registry,
       env,
@@ -292,6 +294,44 @@ describe("SqsWorker", () => {
     assert.equal(started.length, 1);
     assert.deepEqual(finished, started);
     assert.deepEqual(await depth(queueUrl), { visible: 2, inFlight: 0 });
+  });
+
+  test("stop() waits for acknowledgments still in flight after the handlers finished", async () => {
+    // Redis 150 ms away each way: every marker write is still in flight when the last handler returns.
+    const slowRedis = new TcpFaultProxy(Number(new URL(servers.redisUrl).port), { oneWayDelayMs: 150 });
+    await slowRedis.up();
+    const distant = new Redis(`redis://127.0.0.1:${slowRedis.port}`);
+    after(async () => {
+      distant.disconnect();
+      await slowRedis.close();
+    });
+    const events = [placedEvent(), placedEvent(), placedEvent()];
+    let handled = 0;
+    let stopping: Promise<void> | undefined;
+    const harness = await startWorker(
+      async () => {
+        // The last handler asks for shutdown itself, so stop() surely starts before the acknowledgments end.
+        if (++handled === events.length) stopping = harness.worker.stop();
+      },
+      {},
+      {},
+      { redis: distant },
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: harness.queueUrl,
+        Entries: events.map((e, i) => ({ Id: String(i), MessageBody: JSON.stringify(e) })),
+      }),
+    );
+    await waitFor(() => stopping !== undefined, { description: "the handlers to run", timeoutMs: 20_000 });
+    await stopping;
+    const keys = events.map((e) => `ef:${harness.env}:processed:testworker:${e.id}`);
+    assert.equal(await redis.exists(...keys), events.length, "every marker written before stop() resolved");
+    assert.equal(
+      await counter(harness.registry, "eventfleet_messages_processed_total", { outcome: "success" }),
+      events.length,
+    );
+    assert.deepEqual(await depth(harness.queueUrl), { visible: 0, inFlight: 0 });
   });
 
   test("stop() aborts the long poll at once", async () => {

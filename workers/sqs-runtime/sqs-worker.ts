@@ -366,21 +366,6 @@ export class SqsWorker<E extends RuntimeEvent> {
         },
       });
       this.#observeDuration(event.type, started);
-      // Marker and delete go out together (one round trip less per batch). The marker only serves to spot a
-      // later duplicate; if it is lost, that duplicate runs the handler again, whose effects are idempotent.
-      await Promise.all([
-        this.#markers
-          .markProcessed(event.id)
-          .catch((error: unknown) =>
-            log.warn(
-              { err: error },
-              `processed marker not written (a duplicate would be re-handled): ${errorMessage(error)}`,
-            ),
-          ),
-        this.#delete(message),
-      ]);
-      this.#metrics.processed.inc({ worker, outcome: "success" });
-      log.debug("processed");
     } catch (error) {
       this.#observeDuration(event.type, started);
       if (error instanceof PermanentError) {
@@ -389,7 +374,31 @@ export class SqsWorker<E extends RuntimeEvent> {
         return;
       }
       await this.#retry(message, attempt, error, log);
+      return;
     }
+    // The handler is done: its slot and its poller are free now. The acknowledgment (marker and delete) is
+    // tracked for shutdown but does not hold up the next receive, so one round trip per batch overlaps.
+    void this.#track(this.#acknowledge(message, event.id, log));
+  }
+
+  /**
+   * Marker and delete go out together. The marker only serves to spot a later duplicate; if it is lost, that
+   * duplicate runs the handler again, whose effects are idempotent. A failed delete is logged by the batcher.
+   */
+  async #acknowledge(message: Message, eventId: string, log: Logger): Promise<void> {
+    await Promise.all([
+      this.#markers
+        .markProcessed(eventId)
+        .catch((error: unknown) =>
+          log.warn(
+            { err: error },
+            `processed marker not written (a duplicate would be re-handled): ${errorMessage(error)}`,
+          ),
+        ),
+      this.#delete(message),
+    ]);
+    this.#metrics.processed.inc({ worker: this.options.worker, outcome: "success" });
+    log.debug("processed");
   }
 
   #observeDuration(eventType: string, started: number): void {
