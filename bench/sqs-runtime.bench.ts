@@ -1,5 +1,9 @@
 // Throughput of the SQS worker runtime (no-op handler) against a raw SDK receive/delete loop, same run, same queue.
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import {
   CreateQueueCommand,
@@ -23,6 +27,38 @@ import { SqsWorker } from "../workers/sqs-runtime/sqs-worker.ts";
 const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 1500);
 const CONCURRENCIES = [1, 4, 8];
 const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 5);
+/** Cloud-like round trips added by delaying proxies: SQS in the same region, Redis in the same VPC. */
+const SQS_RTT_MS = Number(process.env.BENCH_SQS_RTT_MS ?? 5);
+const REDIS_RTT_MS = Number(process.env.BENCH_REDIS_RTT_MS ?? 1);
+
+/**
+ * Where the consumer's SQS and Redis are. On this machine both are local, so every request is a fraction of a
+ * millisecond and a consumer is bound by its own CPU (shared with the emulators on 2 cores); against AWS each
+ * request waits milliseconds on the network, and concurrency is what hides that wait. Both are measured.
+ */
+interface Network {
+  name: "local" | "cloud-like";
+  sqsRttMs: number;
+  redisRttMs: number;
+}
+
+const NETWORKS: Network[] = [
+  { name: "local", sqsRttMs: 0, redisRttMs: 0 },
+  { name: "cloud-like", sqsRttMs: SQS_RTT_MS, redisRttMs: REDIS_RTT_MS },
+];
+
+/** One consumer measurement: throughput, and CPU of this process (the consumer) per message. */
+interface Measurement {
+  perSecond: number;
+  cpuMicrosPerMessage: number;
+}
+
+async function measured(count: number, consume: () => Promise<number>): Promise<Measurement> {
+  const cpu = process.cpuUsage();
+  const perSecond = await consume();
+  const used = process.cpuUsage(cpu);
+  return { perSecond, cpuMicrosPerMessage: (used.user + used.system) / count };
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,6 +66,7 @@ function median(values: number[]): number {
 }
 
 export interface SqsRuntimeBenchRow {
+  network: Network["name"];
   concurrency: number;
   rawPerSecond: number;
   runtimePerSecond: number;
@@ -37,11 +74,16 @@ export interface SqsRuntimeBenchRow {
   ratio: number;
   /** runtime at this concurrency / raw loop at concurrency 1. */
   ratioToRawAt1: number;
+  /** CPU of the consumer process per message (median round). */
+  rawCpuMicros: number;
+  runtimeCpuMicros: number;
 }
 
 export interface SqsRuntimeBenchResult {
   name: string;
   messages: number;
+  sqsRttMs: number;
+  redisRttMs: number;
   rows: SqsRuntimeBenchRow[];
   /** Absent with --runtime-only. */
   saga?: SagaLatencyResult;
@@ -269,57 +311,158 @@ export async function runSagaLatency(
   }
 }
 
-export async function run(): Promise<SqsRuntimeBenchResult> {
-  const { env } = await getStack();
+/** Starts delaying proxies in a child process (their CPU is not the consumer's); resolves with their ports. */
+async function startLatencyProxies(
+  oneWayDelayMs: number,
+  targetPorts: number[],
+): Promise<{ ports: number[]; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, "lib/latency-proxy-main.ts"),
+      String(oneWayDelayMs),
+      ...targetPorts.map(String),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+  const { ports } = JSON.parse(line) as { ports: number[] };
+  return {
+    ports,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** A client pair for one network: direct, or through proxies that add the round trips. */
+async function clientsFor(
+  network: Network,
+  env: Record<string, string>,
+): Promise<{ sqs: SQSClient; redis: Redis; close: () => Promise<void> }> {
+  const stops: Array<() => Promise<void>> = [];
+  const via = async (url: string, rttMs: number): Promise<string> => {
+    if (rttMs === 0) return url;
+    const parsed = new URL(url);
+    const { ports, stop } = await startLatencyProxies(rttMs / 2, [Number(parsed.port)]);
+    stops.push(stop);
+    parsed.hostname = "127.0.0.1";
+    parsed.port = String(ports[0]);
+    return parsed.toString().replace(/\/$/, "");
+  };
   const sqs = createSqsClient({
+    AWS_REGION: env.AWS_REGION ?? "us-east-1",
+    AWS_ENDPOINT_URL: await via(env.AWS_ENDPOINT_URL!, network.sqsRttMs),
+  });
+  // As in the worker role: concurrent commands of one batch share a round trip.
+  const redis = new Redis(await via(env.REDIS_URL!, network.redisRttMs), { enableAutoPipelining: true });
+  return {
+    sqs,
+    redis,
+    close: async () => {
+      sqs.destroy();
+      redis.disconnect();
+      await Promise.all(stops.map((stop) => stop()));
+    },
+  };
+}
+
+const medianBy = (values: Measurement[], pick: (m: Measurement) => number) => median(values.map(pick));
+
+export async function run(
+  progress: (line: string) => void = () => undefined,
+): Promise<SqsRuntimeBenchResult> {
+  const { env } = await getStack();
+  // Queues are filled directly: filling is not what is measured.
+  const direct = createSqsClient({
     AWS_REGION: env.AWS_REGION ?? "us-east-1",
     AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL,
   });
-  // As in the worker role: concurrent commands of one batch share a round trip.
-  const redis = new Redis(env.REDIS_URL!, { enableAutoPipelining: true });
-  const dlqUrl = await freshQueue(sqs);
-  const measured: Array<{ concurrency: number; raw: number; runtime: number }> = [];
+  const dlqUrl = await freshQueue(direct);
+  const rows: SqsRuntimeBenchRow[] = [];
   try {
-    for (const concurrency of CONCURRENCIES) {
-      // Alternate raw and runtime over a few rounds and keep medians: other work on the machine comes and goes.
-      const raws: number[] = [];
-      const runtimes: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const rawQueue = await freshQueue(sqs);
-        await fill(sqs, rawQueue, MESSAGES);
-        raws.push(await rawLoop(sqs, rawQueue, concurrency, MESSAGES));
-        const runtimeQueue = await freshQueue(sqs);
-        await fill(sqs, runtimeQueue, MESSAGES);
-        runtimes.push(await runtime(sqs, redis, runtimeQueue, dlqUrl, concurrency, MESSAGES));
+    for (const network of NETWORKS) {
+      const { sqs, redis, close } = await clientsFor(network, env);
+      try {
+        let rawAt1 = Number.NaN;
+        for (const concurrency of CONCURRENCIES) {
+          // Alternate raw and runtime over a few rounds and keep medians: other work on the machine comes and goes.
+          const raws: Measurement[] = [];
+          const runtimes: Measurement[] = [];
+          for (let round = 0; round < ROUNDS; round++) {
+            const rawQueue = await freshQueue(direct);
+            await fill(direct, rawQueue, MESSAGES);
+            raws.push(await measured(MESSAGES, () => rawLoop(sqs, rawQueue, concurrency, MESSAGES)));
+            const runtimeQueue = await freshQueue(direct);
+            await fill(direct, runtimeQueue, MESSAGES);
+            runtimes.push(
+              await measured(MESSAGES, () =>
+                runtime(sqs, redis, runtimeQueue, dlqUrl, concurrency, MESSAGES),
+              ),
+            );
+          }
+          const raw = medianBy(raws, (m) => m.perSecond);
+          const rt = medianBy(runtimes, (m) => m.perSecond);
+          if (concurrency === 1) rawAt1 = raw;
+          rows.push({
+            network: network.name,
+            concurrency,
+            rawPerSecond: Math.round(raw),
+            runtimePerSecond: Math.round(rt),
+            ratio: Number((rt / raw).toFixed(2)),
+            ratioToRawAt1: Number((rt / rawAt1).toFixed(2)),
+            rawCpuMicros: Math.round(medianBy(raws, (m) => m.cpuMicrosPerMessage)),
+            runtimeCpuMicros: Math.round(medianBy(runtimes, (m) => m.cpuMicrosPerMessage)),
+          });
+          progress(
+            `sqs-runtime ${network.name} concurrency ${concurrency}: runtime ${Math.round(rt)}/s, raw ${Math.round(raw)}/s`,
+          );
+        }
+      } finally {
+        await close();
       }
-      measured.push({ concurrency, raw: median(raws), runtime: median(runtimes) });
     }
   } finally {
-    sqs.destroy();
-    redis.disconnect();
+    direct.destroy();
   }
-  const rawAt1 = measured[0]!.raw;
-  const rows = measured.map((m) => ({
-    concurrency: m.concurrency,
-    rawPerSecond: Math.round(m.raw),
-    runtimePerSecond: Math.round(m.runtime),
-    ratio: Number((m.runtime / m.raw).toFixed(2)),
-    ratioToRawAt1: Number((m.runtime / rawAt1).toFixed(2)),
-  }));
+  const table = (network: Network) => [
+    "| concurrency | raw loop msg/s | runtime msg/s | runtime / raw (same concurrency) | runtime / raw at 1 | CPU µs/msg raw | CPU µs/msg runtime |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows
+      .filter((r) => r.network === network.name)
+      .map(
+        (r) =>
+          `| ${r.concurrency} | ${r.rawPerSecond} | ${r.runtimePerSecond} | ${r.ratio}× | ${r.ratioToRawAt1}× | ${r.rawCpuMicros} | ${r.runtimeCpuMicros} |`,
+      ),
+  ];
   const markdown = [
     `### SQS worker runtime vs raw SDK loop (${MESSAGES} messages per measurement, median of ${ROUNDS} alternating rounds, fauxqs + Redis, no-op handler)`,
     "",
-    "| concurrency | raw loop msg/s | runtime msg/s | runtime / raw (same concurrency) | runtime / raw at 1 |",
-    "|---:|---:|---:|---:|---:|",
-    ...rows.map(
-      (r) =>
-        `| ${r.concurrency} | ${r.rawPerSecond} | ${r.runtimePerSecond} | ${r.ratio}× | ${r.ratioToRawAt1}× |`,
-    ),
+    "The raw loop is what a hand-written consumer does: receive 10, parse, delete each. The runtime adds the schema check, " +
+      "the processed marker in Redis and batched deletes. CPU is this process's (the consumer's) per message.",
+    "",
+    "**Local** (emulators on this machine, sub-millisecond requests: every consumer is CPU-bound, sharing 2 cores with fauxqs and Redis):",
+    "",
+    ...table(NETWORKS[0]!),
+    "",
+    `**Cloud-like** (the same, through proxies adding a ${SQS_RTT_MS} ms round trip to every SQS request and ${REDIS_RTT_MS} ms to Redis, ` +
+      "as in one AWS region: requests wait on the network, which concurrency hides):",
+    "",
+    ...table(NETWORKS[1]!),
     "",
     "Goals: ≥ 0.9× the raw loop at concurrency 1; ≥ 3× the raw loop's concurrency-1 rate at concurrency 4.",
   ].join("\n");
   const saga = process.argv.includes("--runtime-only") ? undefined : await runSagaLatency();
-  if (!saga) return { name: "sqs-runtime", messages: MESSAGES, rows, markdown };
+  const base = {
+    name: "sqs-runtime",
+    messages: MESSAGES,
+    sqsRttMs: SQS_RTT_MS,
+    redisRttMs: REDIS_RTT_MS,
+    rows,
+  };
+  if (!saga) return { ...base, markdown };
   const sagaMarkdown = [
     "",
     `### Saga latency, placement → SHIPPED (${saga.orders} orders over HTTP at ${saga.rate}/s; api+relay and 3 workers as processes)`,
@@ -330,13 +473,13 @@ export async function run(): Promise<SqsRuntimeBenchResult> {
     "",
     "Goal: p99 under 1 s.",
   ].join("\n");
-  return { name: "sqs-runtime", messages: MESSAGES, rows, saga, markdown: markdown + "\n" + sagaMarkdown };
+  return { ...base, saga, markdown: markdown + "\n" + sagaMarkdown };
 }
 
 if (import.meta.main) {
   const result = process.argv.includes("--saga-only")
     ? { markdown: JSON.stringify(await runSagaLatency()) }
-    : await run();
+    : await run((line) => process.stderr.write(`${line}\n`));
   process.stdout.write(`${result.markdown}\n`);
   process.exit(0);
 }
