@@ -22,8 +22,9 @@ export class TcpFaultProxy {
 
   /** Starts listening (port 0 picks a free port the first time; later starts reuse it). */
   async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect({ port: this.#targetPort, host: "127.0.0.1" });
+    // No Nagle on either side: small writes held back for delayed ACKs would add ~40 ms the servers never cost.
+    const server = createServer({ noDelay: true }, (client) => {
+      const upstream = connect({ port: this.#targetPort, host: "127.0.0.1", noDelay: true });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
         socket.on("close", () => this.#sockets.delete(socket));
