@@ -18,6 +18,7 @@ import { orderKeys } from "../shared/orders/order-keys.ts";
 import { freePort } from "../test/support/ports.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
+import { withRoundTrip } from "./lib/latency-proxies.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
@@ -41,6 +42,8 @@ export interface ApiBenchResult {
   throughputRatio: number;
   /** Seconds the relay needed after the load stopped to publish the rest of the outbox. */
   relayDrainSeconds: number;
+  /** The same through proxies adding cloud-like round trips. */
+  cloudLike: ApiBenchNetwork & { snsRttMs: number; redisRttMs: number };
   markdown: string;
 }
 
@@ -154,13 +157,38 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-export async function run(): Promise<ApiBenchResult> {
-  const env = await createTestEnv({ aws: true });
-  const common = { ...env, LOG_LEVEL: "warn", RATE_LIMIT_PER_SECOND: "0" };
+/** Round trips added for the cloud-like network: SNS in the same region, Redis in the same VPC. */
+const SNS_RTT_MS = Number(process.env.BENCH_SNS_RTT_MS ?? 5);
+const REDIS_RTT_MS = Number(process.env.BENCH_REDIS_RTT_MS ?? 1);
+
+export interface ApiBenchNetwork {
+  api: ApiBenchSide;
+  baseline: ApiBenchSide;
+  apiRounds: ApiBenchSide[];
+  baselineRounds: ApiBenchSide[];
+  /** api / baseline accepted orders per second. */
+  throughputRatio: number;
+  /** Seconds the relay needed after the load stopped to publish the rest of the outbox. */
+  relayDrainSeconds: number;
+}
+
+/** Both servers on one network (direct, or through proxies adding round trips), measured in alternating rounds. */
+async function measure(
+  env: Record<string, string>,
+  network: { snsRttMs: number; redisRttMs: number },
+): Promise<ApiBenchNetwork> {
+  const sns = await withRoundTrip(env.AWS_ENDPOINT_URL!, network.snsRttMs);
+  const redisUrl = await withRoundTrip(env.REDIS_URL!, network.redisRttMs);
+  const common = {
+    ...env,
+    AWS_ENDPOINT_URL: sns.url,
+    REDIS_URL: redisUrl.url,
+    LOG_LEVEL: "warn",
+    RATE_LIMIT_PER_SECOND: "0",
+  };
   const [apiPort, baselinePort, apiMgmt] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const baselineUrl = `http://127.0.0.1:${baselinePort}`;
-
   const baseline = spawnServer(["bench/api.bench.ts", "--baseline-server"], {
     ...common,
     API_PORT: String(baselinePort),
@@ -191,46 +219,80 @@ export async function run(): Promise<ApiBenchResult> {
       intervalMs: 100,
       description: "the relay publishing the whole outbox",
     });
-    const relayDrainSeconds = Number(((performance.now() - loadEnded) / 1000).toFixed(1));
-    const throughputRatio = Number(
-      (apiSide.acceptedPerSecond / Math.max(1, baselineSide.acceptedPerSecond)).toFixed(2),
-    );
-    const row = (name: string, s: ApiBenchSide) =>
-      `| ${name} | ${s.acceptedPerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${s.non2xx} | ${s.errors} |`;
-    const markdown = [
-      `### Order API: accepted orders/s at ${CONNECTIONS} connections (autocannon, fauxqs + Redis; ` +
-        `${ROUNDS} alternating rounds of ${SECONDS} s each, means shown)`,
-      "",
-      "| handler | accepted/s | p50 ms | p99 ms | non-2xx | errors |",
-      "|---|---:|---:|---:|---:|---:|",
-      row("eventfleet api (Redis outbox + relay)", apiSide),
-      row("baseline: validate + SNS Publish inline", baselineSide),
-      "",
-      `Per round (api / baseline accepted/s): ${apiRounds
-        .map((a, i) => `${a.acceptedPerSecond} / ${baselineRounds[i]!.acceptedPerSecond}`)
-        .join(", ")}.`,
-      `Throughput ratio api / baseline: **${throughputRatio}×** (goal ≥ 3× at equal or better p99: ` +
-        `p99 ${apiSide.p99Ms} ms vs ${baselineSide.p99Ms} ms). ` +
-        `The relay published the remaining outbox ${relayDrainSeconds} s after the load stopped.`,
-    ].join("\n");
     return {
-      name: "api",
       api: apiSide,
       baseline: baselineSide,
-      throughputRatio,
-      relayDrainSeconds,
-      markdown,
+      apiRounds,
+      baselineRounds,
+      throughputRatio: Number(
+        (apiSide.acceptedPerSecond / Math.max(1, baselineSide.acceptedPerSecond)).toFixed(2),
+      ),
+      relayDrainSeconds: Number(((performance.now() - loadEnded) / 1000).toFixed(1)),
     };
   } finally {
     redis.disconnect();
     await Promise.all([stop(api), stop(baseline)]);
+    await Promise.all([sns.stop(), redisUrl.stop()]);
   }
+}
+
+function section(title: string, m: ApiBenchNetwork): string[] {
+  const row = (name: string, s: ApiBenchSide) =>
+    `| ${name} | ${s.acceptedPerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${s.non2xx} | ${s.errors} |`;
+  return [
+    title,
+    "",
+    "| handler | accepted/s | p50 ms | p99 ms | non-2xx | errors |",
+    "|---|---:|---:|---:|---:|---:|",
+    row("eventfleet api (Redis outbox + relay)", m.api),
+    row("baseline: validate + SNS Publish inline", m.baseline),
+    "",
+    `Per round (api / baseline accepted/s): ${m.apiRounds
+      .map((a, i) => `${a.acceptedPerSecond} / ${m.baselineRounds[i]!.acceptedPerSecond}`)
+      .join(", ")}.`,
+    `Throughput ratio api / baseline: **${m.throughputRatio}×** (goal ≥ 3× at equal or better p99: ` +
+      `p99 ${m.api.p99Ms} ms vs ${m.baseline.p99Ms} ms). ` +
+      `The relay published the remaining outbox ${m.relayDrainSeconds} s after the load stopped.`,
+  ];
+}
+
+export async function run(progress: (line: string) => void = () => undefined): Promise<ApiBenchResult> {
+  const env = await createTestEnv({ aws: true });
+  const local = await measure(env, { snsRttMs: 0, redisRttMs: 0 });
+  progress(`local: api ${local.api.acceptedPerSecond}/s, baseline ${local.baseline.acceptedPerSecond}/s`);
+  const cloudLike = await measure(env, { snsRttMs: SNS_RTT_MS, redisRttMs: REDIS_RTT_MS });
+  progress(
+    `cloud-like: api ${cloudLike.api.acceptedPerSecond}/s, baseline ${cloudLike.baseline.acceptedPerSecond}/s`,
+  );
+  const markdown = [
+    `### Order API: accepted orders/s at ${CONNECTIONS} connections (autocannon, fauxqs + Redis; ` +
+      `${ROUNDS} alternating rounds of ${SECONDS} s each, means shown)`,
+    "",
+    ...section(
+      "**Local** (emulators on this machine: sub-millisecond requests, everything shares 2 cores):",
+      local,
+    ),
+    "",
+    ...section(
+      `**Cloud-like** (through proxies adding a ${SNS_RTT_MS} ms round trip to every SNS request and ${REDIS_RTT_MS} ms to Redis, as in one AWS region):`,
+      cloudLike,
+    ),
+  ].join("\n");
+  return {
+    name: "api",
+    api: local.api,
+    baseline: local.baseline,
+    throughputRatio: local.throughputRatio,
+    relayDrainSeconds: local.relayDrainSeconds,
+    cloudLike: { ...cloudLike, snsRttMs: SNS_RTT_MS, redisRttMs: REDIS_RTT_MS },
+    markdown,
+  };
 }
 
 if (process.argv.includes("--baseline-server")) {
   startBaselineServer();
 } else if (import.meta.main) {
-  const result = await run();
+  const result = await run((line) => process.stderr.write(`${line}\n`));
   process.stdout.write(`${result.markdown}\n`);
   process.exit(0);
 }

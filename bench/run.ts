@@ -54,22 +54,29 @@ const x = (a: number, b: number, digits = 2) =>
 function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[] {
   switch (name) {
     case "api": {
-      const api = obj(r.api);
-      const base = obj(r.baseline);
-      return [
-        {
-          figure: "API accepted orders/s (outbox) vs inline SNS publish per request",
-          value: `${num(api.acceptedPerSecond).toFixed(0)}/s`,
-          baseline: `${num(base.acceptedPerSecond).toFixed(0)}/s`,
-          ratio: x(num(api.acceptedPerSecond), num(base.acceptedPerSecond)),
-        },
-        {
-          figure: "API p99 latency vs inline publish",
-          value: ms(num(api.p99Ms)),
-          baseline: ms(num(base.p99Ms)),
-          ratio: x(num(api.p99Ms), num(base.p99Ms)),
-        },
+      const cloud = obj(r.cloudLike);
+      const networks: Array<[string, Loose, Loose]> = [
+        ["local", obj(r.api), obj(r.baseline)],
+        ["cloud-like", obj(cloud.api), obj(cloud.baseline)],
       ];
+      return networks.flatMap(([network, api, base]) =>
+        Object.keys(api).length === 0
+          ? []
+          : [
+              {
+                figure: `API accepted orders/s (outbox, ${network}) vs inline SNS publish per request`,
+                value: `${num(api.acceptedPerSecond).toFixed(0)}/s`,
+                baseline: `${num(base.acceptedPerSecond).toFixed(0)}/s`,
+                ratio: x(num(api.acceptedPerSecond), num(base.acceptedPerSecond)),
+              },
+              {
+                figure: `API p99 latency (${network}) vs inline publish`,
+                value: ms(num(api.p99Ms)),
+                baseline: ms(num(base.p99Ms)),
+                ratio: x(num(api.p99Ms), num(base.p99Ms)),
+              },
+            ],
+      );
     }
     case "sqs-runtime": {
       const rows = Array.isArray(r.rows) ? (r.rows as Loose[]) : [];

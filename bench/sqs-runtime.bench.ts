@@ -1,9 +1,5 @@
 // Throughput of the SQS worker runtime (no-op handler) against a raw SDK receive/delete loop, same run, same queue.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import {
   CreateQueueCommand,
@@ -19,6 +15,7 @@ import { Registry } from "prom-client";
 import { createSqsClient } from "../shared/cloud-clients.ts";
 import { orderEvent, type OrderEvent } from "../shared/events/order-events.ts";
 import { placedEvent } from "../test/orders/order-event-fixtures.ts";
+import { withRoundTrip } from "./lib/latency-proxies.ts";
 import { startApi, startWorker, stopWorker, type WorkerProcess } from "../test/orders/saga-stack.ts";
 import { createTestEnv, getStack } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
@@ -311,32 +308,6 @@ export async function runSagaLatency(
   }
 }
 
-/** Starts delaying proxies in a child process (their CPU is not the consumer's); resolves with their ports. */
-async function startLatencyProxies(
-  oneWayDelayMs: number,
-  targetPorts: number[],
-): Promise<{ ports: number[]; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(import.meta.dirname, "lib/latency-proxy-main.ts"),
-      String(oneWayDelayMs),
-      ...targetPorts.map(String),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
-  const { ports } = JSON.parse(line) as { ports: number[] };
-  return {
-    ports,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
 /** A client pair for one network: direct, or through proxies that add the round trips. */
 async function clientsFor(
   network: Network,
@@ -344,13 +315,9 @@ async function clientsFor(
 ): Promise<{ sqs: SQSClient; redis: Redis; close: () => Promise<void> }> {
   const stops: Array<() => Promise<void>> = [];
   const via = async (url: string, rttMs: number): Promise<string> => {
-    if (rttMs === 0) return url;
-    const parsed = new URL(url);
-    const { ports, stop } = await startLatencyProxies(rttMs / 2, [Number(parsed.port)]);
-    stops.push(stop);
-    parsed.hostname = "127.0.0.1";
-    parsed.port = String(ports[0]);
-    return parsed.toString().replace(/\/$/, "");
+    const proxied = await withRoundTrip(url, rttMs);
+    stops.push(proxied.stop);
+    return proxied.url;
   };
   const sqs = createSqsClient({
     AWS_REGION: env.AWS_REGION ?? "us-east-1",
