@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { Registry } from "prom-client";
 import { createLogger } from "../shared/logger.ts";
 import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
@@ -10,6 +11,7 @@ import { orderSubject } from "../shared/events/order-events.ts";
 import { OrderStore, type OutboxEvent } from "../shared/orders/order-store.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { readOutboxBacklog } from "./outbox-backlog.ts";
+import { connectRedis } from "./redis-connection.ts";
 import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
 import { createSnsClient } from "../shared/cloud-clients.ts";
 import { startLocalFauxqs, type LocalFauxqs } from "./test-support/local-fauxqs.ts";
@@ -122,6 +124,32 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     assert.equal((await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged, 0);
     assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "success" }), 23);
     assert.equal(await metric(registry, "eventfleet_outbox_pending"), 0);
+  });
+
+  void test("a relay started while its Redis connection is still being made publishes without logging a failure", async () => {
+    const { env, store, inventory } = setup({ start: false });
+    const warnings: string[] = [];
+    const captured = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
+    // As in `eventfleet api`: the connection is made in the background and fails fast instead of queueing.
+    const connecting = connectRedis(redisServer.url, captured, "relay-test");
+    assert.notEqual(connecting.status, "ready");
+    const relay = new OutboxRelay({
+      redis: connecting,
+      sns,
+      topicArn: fauxqs.env.ORDERS_TOPIC_ARN!,
+      env,
+      logger: captured,
+      registry: new Registry(),
+      blockMs: 200,
+    });
+    relays.push(relay);
+    relay.start();
+    const event = placedEvent();
+    await store.appendToOutbox([event]);
+    await arrived(inventory, [event.id], "the event published");
+    await relay.stop();
+    connecting.disconnect();
+    assert.deepEqual(warnings, []);
   });
 
   void test("an entry read by a relay that died before publishing is taken over and published", async () => {

@@ -4,6 +4,7 @@
 // publishing leaves the entry pending; another relay takes it over after `claimIdleMs` (XAUTOCLAIM) and
 // publishes it again. A duplicate carries the same CloudEvent id, which consumers deduplicate on.
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
@@ -172,6 +173,8 @@ export class OutboxRelay {
   async #loop(): Promise<void> {
     const { logger } = this.#o;
     logger.info({ consumer: this.consumer, stream: this.#stream }, "outbox relay started");
+    // Started together with its connections: the first commands must not fail (and warn) just for that.
+    await Promise.all([this.#connected(this.#o.redis), this.#connected(this.#reader)]);
     while (!this.#stopping.signal.aborted) {
       this.#lastLoopAt = Date.now();
       try {
@@ -187,6 +190,13 @@ export class OutboxRelay {
       if (this.#failures > 0) await this.#backoff();
     }
     logger.info({ consumer: this.consumer, unpublished: this.#retry.length }, "outbox relay stopped");
+  }
+
+  /** Waits until `redis` is ready, for at most a connect timeout; after that the loop's own retries take over. */
+  async #connected(redis: Redis): Promise<void> {
+    if (redis.status === "ready") return;
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(5000)]);
+    await once(redis, "ready", { signal }).catch(() => undefined);
   }
 
   async #backoff(): Promise<void> {
