@@ -4,6 +4,7 @@ import { ConfigError, envVar, schemas } from "../../shared/config.ts";
 import { runRole } from "../../shared/role-process.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
 import { NOTIFICATION_EVENTS, createNotificationHandler } from "./notification-handler.ts";
+import { DeliveryLease } from "./delivery-lease.ts";
 import { WebhookClient } from "./webhook-client.ts";
 
 export const notificationEnv = {
@@ -46,7 +47,18 @@ export function main(): Promise<void> {
         accepts: NOTIFICATION_EVENTS,
         queueUrl: context.config.NOTIFICATION_QUEUE_URL,
         deadLetterQueueUrl: context.config.NOTIFICATION_DLQ_URL,
-        createHandler: ({ store }) => ({ handle: createNotificationHandler({ store, webhook }) }),
+        createHandler: ({ store, redis }) => ({
+          handle: createNotificationHandler({
+            store,
+            webhook,
+            // Outlasts one delivery (the webhook's timeout, then the history write), and no longer: after a
+            // crash, the redelivered copy waits this long at most.
+            lease: new DeliveryLease(redis, {
+              env: context.config.EVENTFLEET_ENV,
+              ttlMs: context.config.NOTIFY_WEBHOOK_TIMEOUT_MS + 5000,
+            }),
+          }),
+        }),
       });
     },
   });

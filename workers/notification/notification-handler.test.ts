@@ -10,6 +10,7 @@ import { OrderStore } from "../../shared/orders/order-store.ts";
 import { handlerContext } from "../../test/orders/handler-context.ts";
 import { placedEvent } from "../../test/orders/order-event-fixtures.ts";
 import { getStack } from "../../test/support/stack.ts";
+import { DeliveryLease } from "./delivery-lease.ts";
 import { createNotificationHandler } from "./notification-handler.ts";
 import { WebhookClient } from "./webhook-client.ts";
 import { SIGNATURE_HEADER, verifySignature } from "./webhook-signature.ts";
@@ -101,9 +102,12 @@ describe("WebhookClient", () => {
 describe("notification handler", () => {
   let redis: Redis;
   let store: OrderStore;
+  let lease: DeliveryLease;
   before(async () => {
     redis = new Redis((await getStack()).env.REDIS_URL!);
-    store = new OrderStore(redis, { env: `t${randomUUID().slice(0, 8)}` });
+    const env = `t${randomUUID().slice(0, 8)}`;
+    store = new OrderStore(redis, { env });
+    lease = new DeliveryLease(redis, { env, ttlMs: 30_000 });
   });
   after(() => redis.disconnect());
 
@@ -113,6 +117,7 @@ describe("notification handler", () => {
     const handle = createNotificationHandler({
       store,
       webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
+      lease,
     });
     const before = received.length;
     const stages: string[] = [];
@@ -133,8 +138,59 @@ describe("notification handler", () => {
   test("without a webhook URL the notification is logged and still recorded", async () => {
     const event = placedEvent();
     await store.createOrder({ order: event.data, event });
-    await createNotificationHandler({ store, webhook: undefined })(event, handlerContext());
+    await createNotificationHandler({ store, webhook: undefined, lease })(event, handlerContext());
     const notified = (await store.getOrder(event.data.orderId))?.history.find((h) => h.stage === "NOTIFIED");
     assert.equal(notified?.detail?.channel, "log");
+  });
+  test("two copies of one event at once: one webhook call and one NOTIFIED; the second waits, then finds it done", async () => {
+    const event = placedEvent();
+    await store.createOrder({ order: event.data, event });
+    const handle = createNotificationHandler({
+      store,
+      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
+      lease,
+    });
+    const before = received.length;
+    const stages: string[] = [];
+    await Promise.all([handle(event, handlerContext(stages)), handle(event, handlerContext(stages))]);
+    assert.equal(received.length, before + 1);
+    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
+      (h) => h.stage === "NOTIFIED",
+    );
+    assert.equal(notified?.length, 1);
+    assert.deepEqual(stages, ["NOTIFIED"]);
+  });
+
+  test("a copy whose lease stays taken (a crashed holder) delivers once the lease runs out", async () => {
+    const event = placedEvent();
+    await store.createOrder({ order: event.data, event });
+    const shortLease = new DeliveryLease(redis, { env: `t${randomUUID().slice(0, 8)}`, ttlMs: 400 });
+    // The crashed holder: took the lease and never released it.
+    assert.ok(await shortLease.acquire(event.id));
+    const before = received.length;
+    await createNotificationHandler({
+      store,
+      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
+      lease: shortLease,
+    })(event, handlerContext());
+    assert.equal(received.length, before + 1);
+  });
+
+  test("a failed delivery releases its lease, so the retry delivers at once", async () => {
+    const event = placedEvent();
+    await store.createOrder({ order: event.data, event });
+    const handle = createNotificationHandler({
+      store,
+      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
+      lease,
+    });
+    answers.push([503, {}]);
+    await assert.rejects(handle(event, handlerContext()), RetryableError);
+    assert.equal(await redis.exists(lease.key(event.id)), 0);
+    await handle(event, handlerContext());
+    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
+      (h) => h.stage === "NOTIFIED",
+    );
+    assert.equal(notified?.length, 1);
   });
 });
