@@ -111,14 +111,22 @@ describe("notification handler", () => {
   });
   after(() => redis.disconnect());
 
-  test("delivers once per event and records NOTIFIED in the order's history", async () => {
+  /** A placed order in the store, and a handler POSTing to the test webhook (or only logging, with `webhook: false`). */
+  async function placedOrderAndHandler(options: { webhook?: boolean; lease?: DeliveryLease } = {}) {
     const event = placedEvent();
     await store.createOrder({ order: event.data, event });
     const handle = createNotificationHandler({
       store,
-      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
-      lease,
+      webhook: options.webhook === false ? undefined : new WebhookClient({ url, secret, timeoutMs: 2000 }),
+      lease: options.lease ?? lease,
     });
+    const notified = async () =>
+      (await store.getOrder(event.data.orderId))?.history.filter((h) => h.stage === "NOTIFIED") ?? [];
+    return { event, handle, notified };
+  }
+
+  test("delivers once per event and records NOTIFIED in the order's history", async () => {
+    const { event, handle, notified: notifiedEntries } = await placedOrderAndHandler();
     const before = received.length;
     const stages: string[] = [];
     await handle(event, handlerContext(stages));
@@ -127,70 +135,45 @@ describe("notification handler", () => {
     const payload = JSON.parse(received.at(-1)!.body) as { subject: string; to: { email?: string } };
     assert.match(payload.subject, /received/);
     assert.equal(payload.to.email, "ada@example.com");
-    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
-      (h) => h.stage === "NOTIFIED",
-    );
-    assert.equal(notified?.length, 1);
-    assert.equal(notified?.[0]?.eventId, event.id);
+    const notified = await notifiedEntries();
+    assert.equal(notified.length, 1);
+    assert.equal(notified[0]?.eventId, event.id);
     assert.deepEqual(stages, ["NOTIFIED"]);
   });
 
   test("without a webhook URL the notification is logged and still recorded", async () => {
-    const event = placedEvent();
-    await store.createOrder({ order: event.data, event });
-    await createNotificationHandler({ store, webhook: undefined, lease })(event, handlerContext());
-    const notified = (await store.getOrder(event.data.orderId))?.history.find((h) => h.stage === "NOTIFIED");
-    assert.equal(notified?.detail?.channel, "log");
+    const { event, handle, notified } = await placedOrderAndHandler({ webhook: false });
+    await handle(event, handlerContext());
+    assert.equal((await notified())[0]?.detail?.channel, "log");
   });
+
   test("two copies of one event at once: one webhook call and one NOTIFIED; the second waits, then finds it done", async () => {
-    const event = placedEvent();
-    await store.createOrder({ order: event.data, event });
-    const handle = createNotificationHandler({
-      store,
-      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
-      lease,
-    });
+    const { event, handle, notified } = await placedOrderAndHandler();
     const before = received.length;
     const stages: string[] = [];
     await Promise.all([handle(event, handlerContext(stages)), handle(event, handlerContext(stages))]);
     assert.equal(received.length, before + 1);
-    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
-      (h) => h.stage === "NOTIFIED",
-    );
-    assert.equal(notified?.length, 1);
+    assert.equal((await notified()).length, 1);
     assert.deepEqual(stages, ["NOTIFIED"]);
   });
 
   test("a copy whose lease stays taken (a crashed holder) delivers once the lease runs out", async () => {
-    const event = placedEvent();
-    await store.createOrder({ order: event.data, event });
     const shortLease = new DeliveryLease(redis, { env: `t${randomUUID().slice(0, 8)}`, ttlMs: 400 });
+    const { event, handle, notified } = await placedOrderAndHandler({ lease: shortLease });
     // The crashed holder: took the lease and never released it.
     assert.ok(await shortLease.acquire(event.id));
     const before = received.length;
-    await createNotificationHandler({
-      store,
-      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
-      lease: shortLease,
-    })(event, handlerContext());
+    await handle(event, handlerContext());
     assert.equal(received.length, before + 1);
+    assert.equal((await notified()).length, 1);
   });
 
   test("a failed delivery releases its lease, so the retry delivers at once", async () => {
-    const event = placedEvent();
-    await store.createOrder({ order: event.data, event });
-    const handle = createNotificationHandler({
-      store,
-      webhook: new WebhookClient({ url, secret, timeoutMs: 2000 }),
-      lease,
-    });
+    const { event, handle, notified } = await placedOrderAndHandler();
     answers.push([503, {}]);
     await assert.rejects(handle(event, handlerContext()), RetryableError);
     assert.equal(await redis.exists(lease.key(event.id)), 0);
     await handle(event, handlerContext());
-    const notified = (await store.getOrder(event.data.orderId))?.history.filter(
-      (h) => h.stage === "NOTIFIED",
-    );
-    assert.equal(notified?.length, 1);
+    assert.equal((await notified()).length, 1);
   });
 });
