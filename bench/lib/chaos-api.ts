@@ -6,6 +6,7 @@ import { anyFreePort } from "../../dev/stack/ports.ts";
 import { createTestEnv } from "../../test/support/stack.ts";
 import type { ChaosResult, InvariantResult } from "./chaos-report.ts";
 import { RoleRunner } from "./role-runner.ts";
+import { validOrder } from "../../api/test-support/sample-order.ts";
 
 export interface ApiFuzzOptions {
   requests: number;
@@ -22,17 +23,9 @@ interface FuzzRequest {
   body: string | undefined;
 }
 
+/** The body every mutation starts from: the tests' valid order, under the fuzzing customer. */
 export function validOrderBody(): Record<string, unknown> {
-  return {
-    customerId: "cust-fuzz",
-    items: [
-      { sku: "SKU-1", quantity: 2, unitPriceCents: 1250 },
-      { sku: "SKU-2", quantity: 1, unitPriceCents: 999 },
-    ],
-    currency: "EUR",
-    shippingAddress: { name: "Ada", line1: "Main St 1", city: "Berlin", postalCode: "10115", country: "DE" },
-    contact: { email: "ada@example.com" },
-  };
+  return { ...validOrder(), customerId: "cust-fuzz" };
 }
 
 const nastyKey = fc.oneof(
