@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { orderPlacedEvent, orderCancelledEvent } from "../shared/events/order-events.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { openApiPath, ROUTES } from "./routes.ts";
 import { validOrder } from "./test-support/sample-order.ts";
-import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
+import { startInProcessApi, withInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
+import { startLocalRedis } from "./test-support/local-redis.ts";
 
 interface Answer {
   status: number;
@@ -89,17 +89,7 @@ const INVALID: [string, (o: OrderDraft) => unknown, string | undefined][] = [
 ];
 
 void describe("order API over HTTP (in-process, real Redis)", () => {
-  let redis: LocalRedis;
-  let api: InProcessApi;
-
-  before(async () => {
-    redis = await startLocalRedis();
-    api = await startInProcessApi({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await api.close();
-    await redis.stop();
-  });
+  const api = withInProcessApi();
 
   void test("POST /v1/orders answers 202 with id, status, Location, and writes order + order.placed", async () => {
     const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";

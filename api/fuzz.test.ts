@@ -1,9 +1,8 @@
 // Property-based fuzzing of request bodies and headers: never a 5xx, the process stays healthy.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import fc from "fast-check";
-import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
+import { withInProcessApi } from "./test-support/in-process-api.ts";
 import { validOrder } from "./test-support/sample-order.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -79,16 +78,7 @@ const headerValue = fc.oneof(
 );
 
 void describe("fuzzing the order API", () => {
-  let redis: LocalRedis;
-  let api: InProcessApi;
-  before(async () => {
-    redis = await startLocalRedis();
-    api = await startInProcessApi({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await api.close();
-    await redis.stop();
-  });
+  const api = withInProcessApi();
 
   const healthy = async () => {
     const response = await fetch(`${api.url}/v1/orders`, {

@@ -1,23 +1,13 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
+import { describe, test } from "node:test";
+import { withInProcessApi } from "./test-support/in-process-api.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
 
 void describe("eventfleet simulate orders", () => {
-  let redis: LocalRedis;
-  let api: InProcessApi;
-  before(async () => {
-    redis = await startLocalRedis();
-    api = await startInProcessApi({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await api.close();
-    await redis.stop();
-  });
+  const api = withInProcessApi();
 
   void test("places --count orders at --rate through the API, seeds stock, reports progress and totals", async () => {
     const child = spawn(

@@ -2,6 +2,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
+import { after, before } from "node:test";
 import type { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { createLogger } from "../../shared/logger.ts";
@@ -10,6 +11,7 @@ import { createApp } from "../app.ts";
 import { createAuthenticator, type AuthOptions } from "../auth.ts";
 import { RateLimiter } from "../rate-limiter.ts";
 import { connectRedis } from "../redis-connection.ts";
+import { startLocalRedis, type LocalRedis } from "./local-redis.ts";
 
 export interface InProcessApi {
   url: string;
@@ -62,5 +64,44 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
       await new Promise<void>((resolve) => server.close(() => resolve()));
       redis.disconnect();
     },
+  };
+}
+
+/**
+ * For a describe block: starts a local Redis and the API before its tests and stops both after them. The returned
+ * object stands for the started API (its properties read through), so tests use it like startInProcessApi's.
+ */
+export function withInProcessApi(options: Omit<InProcessApiOptions, "redisUrl"> = {}): InProcessApi {
+  let redis: LocalRedis | undefined;
+  let started: InProcessApi | undefined;
+  before(async () => {
+    redis = await startLocalRedis();
+    started = await startInProcessApi({ ...options, redisUrl: redis.url });
+  });
+  after(async () => {
+    await started?.close();
+    await redis?.stop();
+  });
+  const current = (): InProcessApi => {
+    if (!started) throw new Error("withInProcessApi: the API starts in the describe block's before hook");
+    return started;
+  };
+  return {
+    get url() {
+      return current().url;
+    },
+    get env() {
+      return current().env;
+    },
+    get redis() {
+      return current().redis;
+    },
+    get store() {
+      return current().store;
+    },
+    get registry() {
+      return current().registry;
+    },
+    close: () => current().close(),
   };
 }
