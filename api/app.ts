@@ -35,6 +35,15 @@ export interface ApiOptions {
   registry: Registry;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number;
+  /** TRUST_PROXY: hops or proxy addresses whose X-Forwarded-For names the client; unset: the TCP peer. */
+  trustProxy?: string | undefined;
+}
+
+/** TRUST_PROXY as Express takes it: a hop count, or a list of addresses and subnets. */
+export function trustProxySetting(value: string | undefined): number | string[] | false {
+  if (value === undefined || value.trim() === "") return false;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  return value.split(",").map((part) => part.trim());
 }
 
 interface RequestContext {
@@ -145,6 +154,7 @@ export function createApp(options: ApiOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("trust proxy", trustProxySetting(options.trustProxy));
 
   const httpDuration = new Histogram({
     name: "eventfleet_http_request_duration_seconds",

@@ -264,4 +264,27 @@ void describe("auth and rate limiting", () => {
       await api.close();
     }
   });
+
+  void test("behind a trusted proxy each X-Forwarded-For client has its own bucket; otherwise the header is ignored", async () => {
+    const limited = { perSecond: 0.01, burst: 1 };
+    const behindProxy = await startInProcessApi({
+      redisUrl: redis.url,
+      rateLimit: limited,
+      trustProxy: "loopback",
+    });
+    const direct = await startInProcessApi({ redisUrl: redis.url, rateLimit: limited });
+    try {
+      const from = (api: InProcessApi, client: string) =>
+        status(api, "GET", "/v1/inventory/S1", { "x-forwarded-for": client });
+      // This test's requests come from 127.0.0.1, the trusted proxy: the header names the client.
+      assert.equal((await from(behindProxy, "203.0.113.7")).status, 200);
+      assert.equal((await from(behindProxy, "203.0.113.7")).status, 429);
+      assert.equal((await from(behindProxy, "198.51.100.9")).status, 200, "another client, another bucket");
+      // Untrusted: a client cannot escape its bucket by making up the header.
+      assert.equal((await from(direct, "203.0.113.7")).status, 200);
+      assert.equal((await from(direct, "198.51.100.9")).status, 429);
+    } finally {
+      await Promise.all([behindProxy.close(), direct.close()]);
+    }
+  });
 });

@@ -56,6 +56,19 @@ export const apiEnv = {
     description: "Requests a principal may send at once before the per-second rate applies.",
     default: "100",
   }),
+  TRUST_PROXY: envVar(
+    z
+      .string()
+      .regex(
+        /^(\d+|(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(\/\d{1,3})?))*)$/,
+      )
+      .optional(),
+    {
+      expects: "a hop count such as 1, or proxy addresses and subnets such as loopback, 10.0.0.0/8",
+      description:
+        "Proxies in front of the API whose X-Forwarded-For is believed, so the client address (the rate-limit principal with AUTH_MODE=none) is the caller's, not the load balancer's. Unset: the TCP peer, and X-Forwarded-For is ignored.",
+    },
+  ),
   IDEMPOTENCY_TTL_SECONDS: envVar(schemas.positiveInt, {
     expects: "a positive integer number of seconds",
     description: "How long an Idempotency-Key is remembered (24 h by default, as clients retry for a day).",

@@ -43,6 +43,7 @@ async function startApi(
     logger,
     registry,
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    trustProxy: config.TRUST_PROXY,
   });
   management.addCheck({
     name: "redis",

@@ -26,6 +26,7 @@ export interface InProcessApiOptions {
   redisUrl: string;
   auth?: AuthOptions;
   rateLimit?: { perSecond: number; burst: number };
+  trustProxy?: string;
 }
 
 export async function startInProcessApi(options: InProcessApiOptions): Promise<InProcessApi> {
@@ -48,6 +49,7 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     logger,
     registry,
     idempotencyTtlSeconds: 86_400,
+    trustProxy: options.trustProxy,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
