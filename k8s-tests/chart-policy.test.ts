@@ -118,6 +118,15 @@ for (const profile of PROFILES) {
       }
     });
 
+    void test("the API gets TRUST_PROXY exactly when api.trustProxy is set", async () => {
+      const wanted = (values(profile).api as { trustProxy?: string } | undefined)?.trustProxy;
+      for (const d of byKind<Deployment>(await render(profile), "Deployment")) {
+        const env = envOf(d.spec.template.spec.containers[0]!);
+        if (env.AUTH_MODE === undefined) assert.equal(env.TRUST_PROXY, undefined, d.metadata.name);
+        else assert.equal(env.TRUST_PROXY, wanted || undefined, d.metadata.name);
+      }
+    });
+
     void test("every container has cpu/memory requests and a memory limit", async () => {
       for (const pod of podsOf(await render(profile))) {
         for (const c of pod.spec.containers) {

@@ -102,6 +102,12 @@ const CASES: Case[] = [
     message: /azure\.clientId \(the managed identity's client id\) is required/,
   },
   {
+    why: "a trusted proxy that is neither a hop count nor addresses",
+    profile: "minimal",
+    set: ["api.trustProxy=everyone"],
+    message: /api\.trustProxy: Does not match pattern/,
+  },
+  {
     why: "a malformed image digest",
     profile: "minimal",
     set: ["image.digest=sha256:abc"],

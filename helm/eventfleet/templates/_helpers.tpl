@@ -235,6 +235,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: "8080"
 - name: AUTH_MODE
   value: {{ $role.authMode | quote }}
+{{- with $role.trustProxy }}
+- name: TRUST_PROXY
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- if eq $spec.scaler "sqs" }}
 - name: {{ $spec.envPrefix }}_QUEUE_URL
