@@ -32,8 +32,8 @@ export function createNotificationHandler({
       throw new PermanentError("unexpected_type", `notification does not handle ${event.type}`);
     }
     // Another copy of this event being delivered finishes (or its lease runs out) within the lease's lifetime;
-    // afterwards this copy finds its NOTIFIED entry and stops.
-    const token = await lease.acquireWaiting(event.id, lease.ttlMs + 1000);
+    // afterwards this copy finds its NOTIFIED entry and stops. Twice the lifetime leaves room for a slow machine.
+    const token = await lease.acquireWaiting(event.id, 2 * lease.ttlMs + 1000);
     if (token === undefined) {
       throw new RetryableError(`another delivery of event ${event.id} held its lease too long; will retry`);
     }
