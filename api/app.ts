@@ -294,12 +294,7 @@ export function createApp(options: ApiOptions): express.Express {
         traceparent: context.traceparent,
       });
       const result = await redisCall(() =>
-        store.transition(id, {
-          allowedFrom: ["ACKNOWLEDGED", "INVENTORY_RESERVED"],
-          to: "CANCELLED",
-          history: { eventId: event.id, ...(body.reason ? { detail: { reason: body.reason } } : {}) },
-          events: [event],
-        }),
+        store.cancel(id, { eventId: event.id, reason: body.reason, events: [event] }),
       );
       if (!result.applied && result.reason === "not_found") throw notFound(`no order ${id}`);
       if (!result.applied) {

@@ -239,6 +239,22 @@ export class OrderStore {
   }
 
   /**
+   * Cancels the order if it can still be cancelled (ACKNOWLEDGED or INVENTORY_RESERVED), recording the cancel's
+   * event id and reason: the one cancel of the API and the workers. Not applied: as for transition().
+   */
+  async cancel(
+    orderId: string,
+    input: { eventId: string; reason?: string | undefined; events?: readonly OutboxEvent[] },
+  ): Promise<TransitionResult> {
+    return this.transition(orderId, {
+      allowedFrom: FORWARD_FROM.CANCELLED,
+      to: "CANCELLED",
+      history: { eventId: input.eventId, ...(input.reason ? { detail: { reason: input.reason } } : {}) },
+      ...(input.events ? { events: input.events } : {}),
+    });
+  }
+
+  /**
    * Moves the order to `to` when its status is in `allowedFrom` (and FORWARD_FROM[to]) and, if given, its
    * version is `expectedVersion`: status, version+1, history entry and events in one Lua script.
    * Not applied: `not_found`; `wrong_state` (includes "already there": check `order.status === to` to spot a

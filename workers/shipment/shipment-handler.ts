@@ -2,7 +2,7 @@
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import { orderSubject, type OrderEvent, type OrderEventOf } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
-import type { OrderStore } from "../../shared/orders/order-store.ts";
+import { FORWARD_FROM, type OrderStore } from "../../shared/orders/order-store.ts";
 import type { StockReservations } from "../inventory/stock-reservations.ts";
 import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
@@ -105,11 +105,11 @@ export function createShipmentHandler({
     const { orderId } = event.data;
     const order = await store.getOrder(orderId);
     let status = order?.status;
-    if (status === "ACKNOWLEDGED" || status === "INVENTORY_RESERVED") {
-      const result = await store.transition(orderId, {
-        allowedFrom: ["ACKNOWLEDGED", "INVENTORY_RESERVED"],
-        to: "CANCELLED",
-        history: { eventId: event.id, detail: { reason: event.data.reason ?? "cancelled" } },
+    if (status && FORWARD_FROM.CANCELLED.includes(status)) {
+      // The API cancels before it announces; this covers a cancel that was published some other way.
+      const result = await store.cancel(orderId, {
+        eventId: event.id,
+        reason: event.data.reason ?? "cancelled",
       });
       status = result.order?.status ?? status;
     }
