@@ -4,7 +4,6 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import {
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -21,6 +20,7 @@ import { createQueuePair, startLocalServers, type LocalServers } from "../../tes
 import { eventAttributes, placedEvent } from "../../test/orders/order-event-fixtures.ts";
 import { TcpFaultProxy } from "../../test/support/tcp-fault-proxy.ts";
 import { waitFor } from "../../test/support/wait.ts";
+import { queueDepth } from "./dead-letter-tools.ts";
 import { SqsWorker, type EventHandler, type HandlerContext } from "./sqs-worker.ts";
 import type { SqsWorkerOptionsInput } from "./sqs-worker-options.ts";
 
@@ -111,18 +111,7 @@ async function receiveAll(queueUrl: string, visibilityTimeout = 30): Promise<Mes
   return out.Messages ?? [];
 }
 
-async function depth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return {
-    visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
-}
+const depth = (queueUrl: string) => queueDepth(sqs, queueUrl);
 
 async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
