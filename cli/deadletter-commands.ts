@@ -1,13 +1,8 @@
 // `eventfleet deadletter stats | peek | replay`: the device events that could not be ingested (Storage Queue).
 import type { CosmosClient } from "@azure/cosmos";
 import type { EventHubProducerClient } from "@azure/event-hubs";
-import { InvalidArgumentError, Option, type Command } from "commander";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
+import { Option, type Command } from "commander";
+import { positiveInt } from "./option-parsers.ts";
 
 /** Loads config and clients only when a command runs, so `--help` stays fast. */
 async function connect() {

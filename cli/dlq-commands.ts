@@ -1,14 +1,9 @@
 // `eventfleet dlq stats | peek <worker> | redrive <worker>`: the SQS workers' dead-letter queues.
-import { Argument, InvalidArgumentError, type Command } from "commander";
+import { Argument, type Command } from "commander";
+import { positiveInt } from "./option-parsers.ts";
 
 const WORKERS = ["inventory", "shipment", "notification"] as const;
 type Worker = (typeof WORKERS)[number];
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
 
 async function loadTools() {
   const [{ awsEnv, queueUrlVar, parseEnv, ConfigError }, { createSqsClient }, tools] = await Promise.all([

@@ -1,18 +1,7 @@
 // `eventfleet simulate orders|devices`: load and demo traffic.
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { registerSimulateDevicesCommand } from "./simulate-devices-commands.ts";
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = positiveNumber(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
+import { positiveInt, positiveNumber } from "./option-parsers.ts";
 
 interface SimulateOrdersOptions {
   count: number;

@@ -1,17 +1,6 @@
 // `eventfleet simulate devices`: device events to Event Hubs at a steady rate, with a live progress line.
 import { InvalidArgumentError, Option, type Command } from "commander";
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = positiveNumber(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
+import { positiveInt, positiveNumber } from "./option-parsers.ts";
 
 function ratio(value: string): number {
   const n = Number(value);
