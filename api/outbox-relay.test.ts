@@ -13,7 +13,7 @@ import { waitFor } from "../test/support/wait.ts";
 import { readOutboxBacklog } from "./outbox-backlog.ts";
 import { connectRedis } from "./redis-connection.ts";
 import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
-import { createSnsClient } from "../shared/cloud-clients.ts";
+import { createSnsClient } from "../shared/aws-clients.ts";
 import { startLocalFauxqs, type LocalFauxqs } from "./test-support/local-fauxqs.ts";
 import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
 import { QueueReader } from "./test-support/queue-reader.ts";

@@ -7,7 +7,7 @@ import type { Registry } from "prom-client";
 import { relayEnv } from "./config.ts";
 import { OutboxRelay, RELAY_SNS_TUNING } from "./outbox-relay.ts";
 import { connectRedis } from "./redis-connection.ts";
-import { createSnsClient } from "../shared/cloud-clients.ts";
+import { createSnsClient } from "../shared/aws-clients.ts";
 
 export interface StartedRelay {
   stop(): Promise<void>;

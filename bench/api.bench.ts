@@ -11,7 +11,7 @@ import { readOutboxBacklog } from "../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../api/outbox-relay.ts";
 import { placeOrderRequest } from "../api/order-request.ts";
 import { validOrder } from "../api/test-support/sample-order.ts";
-import { createSnsClient } from "../shared/cloud-clients.ts";
+import { createSnsClient } from "../shared/aws-clients.ts";
 import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
 import { orderSubject } from "../shared/events/order-events.ts";
 import { orderKeys } from "../shared/orders/order-keys.ts";

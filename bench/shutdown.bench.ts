@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { createSqsClient } from "../shared/cloud-clients.ts";
+import { createSqsClient } from "../shared/aws-clients.ts";
 import { placedEvent } from "../test/orders/order-event-fixtures.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";

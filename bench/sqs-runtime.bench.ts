@@ -12,7 +12,7 @@ import {
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { createSqsClient } from "../shared/cloud-clients.ts";
+import { createSqsClient } from "../shared/aws-clients.ts";
 import { orderEvent, type OrderEvent } from "../shared/events/order-events.ts";
 import { placedEvent } from "../test/orders/order-event-fixtures.ts";
 import { withRoundTrip } from "./lib/latency-proxies.ts";

@@ -9,7 +9,7 @@ async function connect() {
   const [{ parseEnv, processEnv, ConfigError }, clients, { buildTopology }, { deviceIngestEnv }] =
     await Promise.all([
       import("../shared/config.ts"),
-      import("../shared/cloud-clients.ts"),
+      import("../shared/azure-clients.ts"),
       import("../shared/topology/topology.ts"),
       import("../workers/device-ingest/config.ts"),
     ]);

@@ -8,7 +8,7 @@ type Worker = (typeof WORKERS)[number];
 async function loadTools() {
   const [{ awsEnv, queueUrlVar, parseEnv, ConfigError }, { createSqsClient }, tools] = await Promise.all([
     import("../shared/config.ts"),
-    import("../shared/cloud-clients.ts"),
+    import("../shared/aws-clients.ts"),
     import("../workers/sqs-runtime/dead-letter-tools.ts"),
   ]);
   /** Reads AWS settings and the queue URLs of `workers`; a missing one stops with the variable named (exit 2). */

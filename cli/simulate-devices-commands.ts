@@ -21,7 +21,7 @@ async function simulateDevicesCommand(options: SimulateDevicesCommandOptions): P
   const [{ parseEnv, eventHubEnv, ConfigError }, { createEventHubProducer }, { simulateDevices }] =
     await Promise.all([
       import("../shared/config.ts"),
-      import("../shared/cloud-clients.ts"),
+      import("../shared/azure-clients.ts"),
       import("../dev/simulators/devices.ts"),
     ]);
   let producer;

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { createSqsClient } from "../shared/cloud-clients.ts";
+import { createSqsClient } from "../shared/aws-clients.ts";
 import type { OrderPlacedData } from "../shared/events/order-events.ts";
 import { cancelledEvent, placedData, placedEvent } from "./orders/order-event-fixtures.ts";
 import {

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createSnsClient, createSqsClient } from "../shared/cloud-clients.ts";
+import { createSnsClient, createSqsClient } from "../shared/aws-clients.ts";
 import { ORDER_EVENT_TYPES } from "../shared/events/order-events.ts";
 import { FILTERS, SQS_WORKERS } from "../shared/topology/topology.ts";
 import { ROOT, createTestEnv, createTestEnvWithOutcome } from "./support/stack.ts";

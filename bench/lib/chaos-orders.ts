@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { readOutboxBacklog } from "../../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../../api/outbox-relay.ts";
 import { anyFreePort } from "../../dev/stack/ports.ts";
-import { createSqsClient } from "../../shared/cloud-clients.ts";
+import { createSqsClient } from "../../shared/aws-clients.ts";
 import { orderKeys } from "../../shared/orders/order-keys.ts";
 import { FINAL_STATUSES, OrderStore, type OrderRecord } from "../../shared/orders/order-store.ts";
 import { TestWebhook } from "../../test/orders/saga-stack.ts";

@@ -1,13 +1,8 @@
 // `infra apply`: the whole topology against whatever clouds are configured, one reported line per resource.
 import { z } from "zod";
 import { awsEnv, cosmosEnv, envVar, eventHubEnv, processEnv, storageEnv, type ConfigOf } from "../config.ts";
-import {
-  createCosmosClient,
-  createEventHubProducer,
-  createSnsClient,
-  createSqsClient,
-  createStorageClients,
-} from "../cloud-clients.ts";
+import { createSnsClient, createSqsClient } from "../aws-clients.ts";
+import { createCosmosClient, createEventHubProducer, createStorageClients } from "../azure-clients.ts";
 import type { ApplyReporter } from "./apply-report.ts";
 import { applyAws, type AwsResources } from "./aws-apply.ts";
 import { applyCosmos, applyStorage, verifyEventHub } from "./azure-apply.ts";

@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import type { EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
-import { createCosmosClient } from "../../shared/cloud-clients.ts";
+import { createCosmosClient } from "../../shared/azure-clients.ts";
 import type { ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
 import { ROOT } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";

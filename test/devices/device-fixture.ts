@@ -10,7 +10,7 @@ import type { QueueClient } from "@azure/storage-queue";
 import type { ContainerClient } from "@azure/storage-blob";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { createCosmosClient, createStorageClients } from "../../shared/cloud-clients.ts";
+import { createCosmosClient, createStorageClients } from "../../shared/azure-clients.ts";
 import { parseEnv, processEnv } from "../../shared/config.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { composeDeviceIngest, type ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";

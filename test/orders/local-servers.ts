@@ -1,7 +1,7 @@
 // The run's Redis and SNS/SQS emulator (test/support/stack.ts) plus uniquely named queues for runtime tests.
 import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createSqsClient } from "../../shared/cloud-clients.ts";
+import { createSqsClient } from "../../shared/aws-clients.ts";
 import { getStack } from "../support/stack.ts";
 
 export interface LocalServers {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { Redis } from "ioredis";
-import { createSnsClient } from "../../shared/cloud-clients.ts";
+import { createSnsClient } from "../../shared/aws-clients.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { verifySignature } from "../../workers/notification/webhook-signature.ts";
 import { freePort } from "../support/ports.ts";

@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import { ConfigError } from "../../shared/config.ts";
-import { createCosmosClient, createStorageClients } from "../../shared/cloud-clients.ts";
+import { createCosmosClient, createStorageClients } from "../../shared/azure-clients.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
 import { buildTopology } from "../../shared/topology/topology.ts";

@@ -2,7 +2,7 @@
 import { EventHubConsumerClient, type EventHubConsumerClientOptions } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
-import { eventHubConnection, type EventHubConfig } from "../../shared/cloud-clients.ts";
+import { eventHubConnection, type EventHubConfig } from "../../shared/azure-clients.ts";
 import type { DeviceIngestOptions } from "./device-ingest-options.ts";
 
 export function createEventHubConsumer(

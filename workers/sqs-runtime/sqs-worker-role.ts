@@ -2,7 +2,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { createSqsClient } from "../../shared/cloud-clients.ts";
+import { createSqsClient } from "../../shared/aws-clients.ts";
 import {
   awsEnv,
   envVar,

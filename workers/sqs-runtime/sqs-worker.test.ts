@@ -13,7 +13,7 @@ import {
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { createSqsClient } from "../../shared/cloud-clients.ts";
+import { createSqsClient } from "../../shared/aws-clients.ts";
 import { orderEvent, type OrderEvent } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { createQueuePair, startLocalServers, type LocalServers } from "../../test/orders/local-servers.ts";
