@@ -2,14 +2,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { jsonArbitrary, mutatedOrder, nastyKeys } from "./test-support/fuzz-arbitraries.ts";
 import { withInProcessApi } from "./test-support/in-process-api.ts";
 import { validOrder } from "./test-support/sample-order.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 /** Anything JSON can say, with the keys that attack object handling mixed in. */
-const nastyKey = fc.oneof(
-  fc.constantFrom(
+const json = jsonArbitrary({
+  keys: nastyKeys([
     "__proto__",
     "constructor",
     "prototype",
@@ -17,49 +18,18 @@ const nastyKey = fc.oneof(
     "hasOwnProperty",
     "items",
     "customerId",
-  ),
-  fc.string(),
-);
-const nastyNumber = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -0, 0.1, 10_001, 1e21),
-);
-const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    fc.constant(null),
-    fc.boolean(),
-    nastyNumber,
-    fc.string({ unit: "grapheme" }),
-    fc.constantFrom("NaN", "Infinity", "1e999", ""),
-    fc.array(tie("value"), { maxLength: 5 }),
-    fc.dictionary(nastyKey, tie("value"), { maxKeys: 5 }),
-  ),
-})).value;
-
-/** A valid order with one field replaced by something arbitrary (deep paths included). */
-const mutatedOrder = fc.tuple(fc.constantFrom(...paths(validOrder())), json).map(([path, value]) => {
-  const order = structuredClone(validOrder());
-  let target = order;
-  for (const key of path.slice(0, -1)) target = target[key] as Record<string, unknown>;
-  target[path.at(-1)!] = value;
-  return order;
+  ]),
+  numberLikeStrings: true,
 });
 
-function paths(value: unknown, prefix: string[] = []): string[][] {
-  if (value === null || typeof value !== "object") return [prefix];
-  return [
-    ...(prefix.length > 0 ? [prefix] : []),
-    ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k])),
-  ];
-}
+/** A valid order with one field replaced by something arbitrary (deep paths included). */
+const mutated = mutatedOrder(validOrder, json);
 
 const rawBody = fc.oneof(
   json.map((v) => JSON.stringify(v) ?? "null"),
-  mutatedOrder.map((o) => JSON.stringify(o)),
+  mutated.map((o) => JSON.stringify(o)),
   fc.string({ unit: "binary", maxLength: 300 }),
-  mutatedOrder.map((o) => JSON.stringify(o).replace(/^\{/, '{"__proto__":{"polluted":true},')),
+  mutated.map((o) => JSON.stringify(o).replace(/^\{/, '{"__proto__":{"polluted":true},')),
 );
 
 const headerValue = fc.oneof(

@@ -6,6 +6,7 @@ import { anyFreePort } from "../../dev/stack/ports.ts";
 import { createTestEnv } from "../../test/support/stack.ts";
 import type { ChaosResult, InvariantResult } from "./chaos-report.ts";
 import { RoleRunner } from "./role-runner.ts";
+import { jsonArbitrary, mutatedOrder, nastyKeys } from "../../api/test-support/fuzz-arbitraries.ts";
 import { validOrder } from "../../api/test-support/sample-order.ts";
 
 export interface ApiFuzzOptions {
@@ -28,50 +29,24 @@ export function validOrderBody(): Record<string, unknown> {
   return { ...validOrder(), customerId: "cust-fuzz" };
 }
 
-const nastyKey = fc.oneof(
-  fc.constantFrom("__proto__", "constructor", "prototype", "toString", "items", "customerId", "quantity"),
-  fc.string({ maxLength: 12 }),
-);
-const nastyNumber = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -0, 0.1, 10_001, 1e21, -1),
-);
-const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    fc.constant(null),
-    fc.boolean(),
-    nastyNumber,
-    fc.string({ unit: "grapheme", maxLength: 40 }),
-    fc.array(tie("value"), { maxLength: 5 }),
-    fc.dictionary(nastyKey, tie("value"), { maxKeys: 5 }),
+const json = jsonArbitrary({
+  keys: nastyKeys(
+    ["__proto__", "constructor", "prototype", "toString", "items", "customerId", "quantity"],
+    12,
   ),
-})).value;
-
-function leafPaths(value: unknown, prefix: string[] = []): string[][] {
-  if (value === null || typeof value !== "object") return [prefix];
-  return [
-    ...(prefix.length > 0 ? [prefix] : []),
-    ...Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...prefix, k])),
-  ];
-}
+  extraNumbers: [-1],
+  maxStringLength: 40,
+});
 
 /** A valid order with one field (deep paths included) replaced by something arbitrary. */
-const mutatedOrder = fc.tuple(fc.constantFrom(...leafPaths(validOrderBody())), json).map(([path, value]) => {
-  const order = structuredClone(validOrderBody());
-  let target = order;
-  for (const key of path.slice(0, -1)) target = target[key] as Record<string, unknown>;
-  target[path.at(-1)!] = value;
-  return JSON.stringify(order);
-});
+const mutated = mutatedOrder(validOrderBody, json).map((order) => JSON.stringify(order));
 
 const printable = (maxLength: number) =>
   fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
 
 const body = fc.oneof(
-  mutatedOrder,
-  mutatedOrder.map((o) => o.replace(/^\{/, '{"__proto__":{"polluted":true},')),
+  mutated,
+  mutated.map((o) => o.replace(/^\{/, '{"__proto__":{"polluted":true},')),
   json.map((v) => JSON.stringify(v) ?? "null"),
   fc.string({ unit: "binary", maxLength: 300 }),
   fc.constantFrom("", "{", "[]", "null", '{"items":[]}', "x".repeat(2_000_000)),
