@@ -2,7 +2,7 @@
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import { orderSubject, type OrderEvent, type OrderEventOf } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
-import { FORWARD_FROM, type OrderStore, type TransitionResult } from "../../shared/orders/order-store.ts";
+import type { OrderStore, TransitionResult } from "../../shared/orders/order-store.ts";
 import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
 import type { StockReservations } from "./stock-reservations.ts";
@@ -112,15 +112,13 @@ export function createInventoryHandler({
       context.logger.warn("cancel for an unknown order; tombstone left so that nothing gets reserved");
       return;
     }
-    let status = order?.status;
-    if (status && FORWARD_FROM.CANCELLED.includes(status)) {
-      // The API cancels before it announces; this covers a cancel that was published some other way.
-      const result = await store.cancel(orderId, {
-        eventId: event.id,
-        reason: event.data.reason ?? "cancelled",
-      });
-      status = result.order?.status ?? status;
-    }
+    // The API cancels before it announces; this covers a cancel that was published some other way. An order past
+    // cancelling is left as it is, and its status comes back all the same.
+    const cancel = await store.cancel(orderId, {
+      eventId: event.id,
+      reason: event.data.reason ?? "cancelled",
+    });
+    const status = cancel.order?.status;
     if (status !== "CANCELLED") {
       context.logger.info(
         { status },

@@ -2,7 +2,7 @@
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import { orderSubject, type OrderEvent, type OrderEventOf } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError } from "../../shared/errors.ts";
-import { FORWARD_FROM, type OrderStore } from "../../shared/orders/order-store.ts";
+import type { OrderStore } from "../../shared/orders/order-store.ts";
 import type { StockReservations } from "../inventory/stock-reservations.ts";
 import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
@@ -104,15 +104,13 @@ export function createShipmentHandler({
   async function cancelled(event: OrderEventOf<"order.cancelled">, context: HandlerContext): Promise<void> {
     const { orderId } = event.data;
     const order = await store.getOrder(orderId);
-    let status = order?.status;
-    if (status && FORWARD_FROM.CANCELLED.includes(status)) {
-      // The API cancels before it announces; this covers a cancel that was published some other way.
-      const result = await store.cancel(orderId, {
-        eventId: event.id,
-        reason: event.data.reason ?? "cancelled",
-      });
-      status = result.order?.status ?? status;
-    }
+    // The API cancels before it announces; this covers a cancel that was published some other way. An order past
+    // cancelling is left as it is, and its status comes back all the same.
+    const cancel = await store.cancel(orderId, {
+      eventId: event.id,
+      reason: event.data.reason ?? "cancelled",
+    });
+    const status = cancel.order?.status;
     if (status === "SHIPPED") {
       context.logger.info("cancel after shipping: the shipment is on its way and cannot be stopped");
       return;
