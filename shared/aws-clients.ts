@@ -1,5 +1,5 @@
 // Builds the AWS SDK clients from configuration: the one place that knows the local emulator from AWS.
-// Apart from the Azure clients (azure-clients.ts), so the order roles do not load the Azure SDKs (~350 ms, ~60 MiB).
+// Apart from the Azure clients (azure-clients.ts), so the order roles do not load the Azure SDKs (~350 ms, ~35 MiB).
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
