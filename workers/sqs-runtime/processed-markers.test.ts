@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
 import { getStack } from "../../test/support/stack.ts";
+import { unreachableRedis } from "../../test/support/unreachable-redis.ts";
 import { ProcessedMarkers } from "./processed-markers.ts";
 
 let redis: Redis;
@@ -39,13 +40,7 @@ test("markers written together each exist with the TTL, and lookups together tel
 });
 
 test("with Redis unreachable a lookup and a write reject (the runtime then retries the message)", async () => {
-  const down = new Redis("redis://127.0.0.1:1", {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  down.on("error", () => undefined);
+  const down = unreachableRedis();
   const markers = markersFor(down);
   await assert.rejects(markers.isProcessed(randomUUID()));
   await assert.rejects(markers.markProcessed(randomUUID()));

@@ -19,6 +19,7 @@ import { PermanentError, RetryableError } from "../../shared/errors.ts";
 import { createQueuePair, startLocalServers, type LocalServers } from "../../test/orders/local-servers.ts";
 import { eventAttributes, placedEvent } from "../../test/orders/order-event-fixtures.ts";
 import { TcpFaultProxy } from "../../test/support/tcp-fault-proxy.ts";
+import { unreachableRedis } from "../../test/support/unreachable-redis.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { queueDepth } from "./dead-letter-tools.ts";
 import { SqsWorker, type EventHandler, type HandlerContext } from "./sqs-worker.ts";
@@ -410,12 +411,7 @@ describe("SqsWorker", () => {
 
   test("readiness fails when Redis is unreachable", async () => {
     const { worker } = await startWorker(async () => undefined);
-    const unreachable = new Redis("redis://127.0.0.1:1", {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    unreachable.on("error", () => undefined); // the refused connection is the point of this test
+    const unreachable = unreachableRedis();
     const broken = new SqsWorker<OrderEvent>(
       {
         sqs,
