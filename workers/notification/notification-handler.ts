@@ -2,7 +2,7 @@
 import type { OrderEvent } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError, errorMessage } from "../../shared/errors.ts";
 import type { OrderStore } from "../../shared/orders/order-store.ts";
-import type { EventHandler } from "../sqs-runtime/sqs-worker.ts";
+import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import type { DeliveryLease } from "./delivery-lease.ts";
 import { renderNotification } from "./notification-message.ts";
 import type { WebhookClient } from "./webhook-client.ts";
@@ -53,7 +53,7 @@ export function createNotificationHandler({
 /** Delivers unless the history says this event was already delivered; records NOTIFIED afterwards. */
 async function deliverOnce(
   event: OrderEvent,
-  context: Parameters<EventHandler<OrderEvent>>[1],
+  context: HandlerContext,
   { store, webhook }: Pick<NotificationHandlerDeps, "store" | "webhook">,
 ): Promise<void> {
   const orderId = event.data.orderId;
