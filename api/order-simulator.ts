@@ -26,8 +26,12 @@ export interface SimulationProgress {
   accepted: number;
   /** 4xx answers by status. */
   refused: Record<number, number>;
+  /** What the API said for each refused status (the first problem details' title and detail). */
+  refusedBecause: Record<number, string>;
   /** 5xx answers and network errors. */
   failed: number;
+  /** Each kind of failure ("HTTP 501 Not Implemented: …", "ECONNREFUSED: …") and how often it happened. */
+  failures: Record<string, number>;
   elapsedMs: number;
   /** Latencies of answered requests in ms, for percentiles. */
   latenciesMs: number[];
@@ -60,6 +64,27 @@ export function generateOrder(skus: readonly string[] = DEFAULT_SKUS): PlaceOrde
   };
 }
 
+/** The parts of an answer the simulator reads: the order id, or RFC 9457 problem details. */
+interface AnswerBody {
+  id?: string;
+  title?: string;
+  detail?: string;
+}
+
+/** "Too Many Requests: this client sends …" from problem details, else the status text. */
+function problemText(response: Response, body: AnswerBody): string {
+  const title = typeof body.title === "string" ? body.title : response.statusText;
+  return typeof body.detail === "string" ? `${title}: ${body.detail}` : title;
+}
+
+/** Why a request got no answer: fetch hides the socket error (ECONNREFUSED …) in `cause`. */
+function requestFailure(error: unknown): string {
+  if (error instanceof Error && error.name === "AbortError") return "interrupted (Ctrl-C)";
+  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  if (cause?.code) return `no answer: ${cause.code} (${cause.message})`;
+  return `no answer: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -75,13 +100,20 @@ export async function simulateOrders(options: OrderSimulatorOptions): Promise<Si
     sent: 0,
     accepted: 0,
     refused: {},
+    refusedBecause: {},
     failed: 0,
+    failures: {},
     elapsedMs: 0,
     latenciesMs: [],
     orderIds: [],
   };
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
+
+  const fail = (what: string) => {
+    progress.failed += 1;
+    progress.failures[what] = (progress.failures[what] ?? 0) + 1;
+  };
 
   const placeOne = async () => {
     const t0 = performance.now();
@@ -92,18 +124,19 @@ export async function simulateOrders(options: OrderSimulatorOptions): Promise<Si
         body: JSON.stringify(generateOrder(options.skus)),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const body = (await response.json().catch(() => ({}))) as { id?: string };
+      const body = (await response.json().catch(() => ({}))) as AnswerBody;
       progress.latenciesMs.push(performance.now() - t0);
       if (response.status === 202) {
         progress.accepted += 1;
         if (body.id) progress.orderIds.push(body.id);
       } else if (response.status < 500) {
         progress.refused[response.status] = (progress.refused[response.status] ?? 0) + 1;
+        progress.refusedBecause[response.status] ??= problemText(response, body);
       } else {
-        progress.failed += 1;
+        fail(`HTTP ${response.status} ${problemText(response, body)}`);
       }
-    } catch {
-      progress.failed += 1;
+    } catch (error) {
+      fail(requestFailure(error));
     }
     progress.elapsedMs = Date.now() - started;
     options.onProgress?.(progress);

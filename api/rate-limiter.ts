@@ -32,6 +32,11 @@ export class RateLimiter {
     });
   }
 
+  /** The limit as an operator set it, for telling a refused client what it ran into. */
+  get policy(): { perSecond: number; burst: number } {
+    return { perSecond: this.#options.perSecond, burst: this.#options.burst };
+  }
+
   get enabled(): boolean {
     return this.#options.perSecond > 0;
   }

@@ -1,11 +1,20 @@
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { buildProgram } from "./main.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+/** Runs with nothing of the caller's environment but PATH, as on a machine where nothing is configured yet. */
+const runBare = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", MANAGEMENT_PORT: "0" },
+    timeout: 60_000,
+  });
 
 describe("eventfleet CLI", () => {
   test("--help lists every subcommand of ARCHITECTURE.md §3", () => {
@@ -50,6 +59,32 @@ describe("eventfleet CLI", () => {
     const worker = run("worker", "billing");
     assert.equal(worker.status, 2);
     assert.match(worker.stderr, /Allowed choices are inventory, shipment, notification, device-ingest/);
+  });
+
+  test("schema export to a file instead of a directory is one line naming the problem, no stack", () => {
+    const dir = mkdtempSync(join(tmpdir(), "eventfleet-schema-"));
+    const file = join(dir, "passwd");
+    writeFileSync(file, "root:x:0:0::/root:/bin/bash\n");
+    for (const target of [file, join(file, "schemas")]) {
+      const result = run("schema", "export", target);
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, "");
+      const lines = result.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, /^eventfleet schema export: .*passwd.* is a file, not a directory/);
+    }
+  });
+
+  test("dlq peek and deadletter peek take the same -n/--count option", () => {
+    for (const group of ["dlq", "deadletter"]) {
+      assert.match(run(group, "peek", "--help").stdout, /-n, --count <n>/, `${group} peek --help`);
+    }
+  });
+
+  test("eventfleet api without ORDERS_TOPIC_ARN says that --relay=off runs the API without it", () => {
+    const result = runBare("api");
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /configuration error: ORDERS_TOPIC_ARN: got nothing \(unset\).*--relay=off/);
   });
 
   test("the launcher refuses an old Node with a clear message", () => {

@@ -66,10 +66,11 @@ async function statsCommand(options: { json?: boolean }): Promise<void> {
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
-async function peekCommand(options: { number: number; json?: boolean }): Promise<void> {
+async function peekCommand(options: { count: number; number?: number; json?: boolean }): Promise<void> {
+  const count = options.number ?? options.count;
   const { queue } = await connect();
   const { peekDeadLetters } = await import("../workers/device-ingest/dead-letter-tools.ts");
-  const peeked = await peekDeadLetters(queue, options.number);
+  const peeked = await peekDeadLetters(queue, count);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(peeked, null, 2)}\n`);
     return;
@@ -84,7 +85,7 @@ async function peekCommand(options: { number: number; json?: boolean }): Promise
         : `unreadable message ${p.messageId}: ${p.unreadable}\n  text:  ${p.bodyPreview}\n`,
     );
   }
-  if (options.number > 32) process.stderr.write("(a peek shows at most 32 messages)\n");
+  if (count > 32) process.stderr.write("(a peek shows at most 32 messages)\n");
 }
 
 interface ReplayCommandOptions {
@@ -96,7 +97,7 @@ interface ReplayCommandOptions {
 async function replayCommand(options: ReplayCommandOptions): Promise<void> {
   const { config, clients, topology, queue, blobs } = await connect();
   const [
-    { replayDeadLetters },
+    { replayDeadLetters, DRY_RUN_LIMIT },
     { DeviceStore },
     { createIngestMetrics },
     { pino },
@@ -142,7 +143,9 @@ async function replayCommand(options: ReplayCommandOptions): Promise<void> {
     target = { to: "eventhub", producer };
   }
 
-  const total = Math.min(options.max, (await queue.getProperties()).approximateMessagesCount ?? 0);
+  const queued = (await queue.getProperties()).approximateMessagesCount ?? 0;
+  const limit = options.dryRun ? Math.min(options.max, DRY_RUN_LIMIT) : options.max;
+  const total = Math.min(limit, queued);
   const bar = new cliProgress.SingleBar(
     {
       format: `${options.dryRun ? "checking" : "replaying"} [{bar}] {value}/{total} · replayed {replayed} · kept {kept}`,
@@ -189,7 +192,8 @@ async function replayCommand(options: ReplayCommandOptions): Promise<void> {
     .join(", ");
   process.stdout.write(
     (options.dryRun
-      ? `dry run: ${result.seen} looked at, ${result.wouldReplay} would be replayed to ${options.to}`
+      ? `dry run: ${result.seen} looked at${queued > result.seen ? ` (the first ${result.seen} of about ${queued}: a dry run peeks, and a peek sees at most ${DRY_RUN_LIMIT})` : ""}, ` +
+        `${result.wouldReplay} would be replayed to ${options.to}`
       : `${result.seen} looked at, ${result.replayed} replayed to ${options.to}`) +
       `, ${result.kept} kept in the queue${kept ? ` (${kept})` : ""}${controller.signal.aborted ? " (interrupted)" : ""}\n`,
   );
@@ -207,7 +211,9 @@ export function registerDeadletterCommands(program: Command): void {
   deadletter
     .command("peek")
     .description("show dead letters without taking them off the queue")
-    .addOption(new Option("-n, --number <n>", "how many (at most 32)").argParser(positiveInt).default(10))
+    // -n/--count as in `dlq peek`; --number is the old spelling, still accepted.
+    .addOption(new Option("-n, --count <n>", "how many (at most 32)").argParser(positiveInt).default(10))
+    .addOption(new Option("--number <n>", "old name of --count").argParser(positiveInt).hideHelp())
     .option("--json", "print JSON")
     .action(peekCommand);
   deadletter
@@ -227,6 +233,9 @@ export function registerDeadletterCommands(program: Command): void {
         .choices(["cosmos", "eventhub"])
         .default("cosmos"),
     )
-    .option("--dry-run", "only report what would be replayed; change nothing")
+    .option(
+      "--dry-run",
+      "only report what would be replayed, by peeking at the first 32 messages; changes nothing (not even dequeue counts)",
+    )
     .action(replayCommand);
 }

@@ -1,6 +1,8 @@
 // `eventfleet dev`: the whole system on local emulators in one command; Ctrl-C stops all of it.
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { readStackEnv } from "../dev/stack/stack-env.ts";
 
 const STOP_BUDGET_MS = 10_000;
 
@@ -20,6 +22,19 @@ async function roleStatus(url: string, deadlineMs: number): Promise<string> {
   return last;
 }
 
+/** A second `eventfleet dev` on the same state directory: point at the running stack instead of starting another. */
+function alreadyRunning(stateDir: string, given: string, holder: { pid: number; startedAt: string }): void {
+  const envFile = join(stateDir, "stack.env");
+  const env = existsSync(envFile) ? readStackEnv(envFile) : {};
+  const lines = [
+    `eventfleet dev: a stack is already running from ${given} (pid ${holder.pid}, started ${holder.startedAt}); not starting another`,
+    `  use it:   set -a; . ${envFile}; set +a` + (env.API_URL ? `   (order API at ${env.API_URL})` : ""),
+    `  stop it:  Ctrl-C in its terminal, or kill ${holder.pid}`,
+    `  a second, separate stack: npx eventfleet dev --state-dir ${given.replace(/\/+$/, "")}-2 --any-ports`,
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+}
+
 export function registerDevCommands(program: Command): void {
   program
     .command("dev")
@@ -36,15 +51,25 @@ export function registerDevCommands(program: Command): void {
     .option("--env <name>", "EVENTFLEET_ENV prefix of the resources", "dev")
     .action(
       async (options: { emulatorsOnly?: boolean; anyPorts?: boolean; stateDir: string; env: string }) => {
-        const { startStack } = await import("../dev/stack/stack.ts");
+        const [{ startStack }, { acquireStackLock }] = await Promise.all([
+          import("../dev/stack/stack.ts"),
+          import("../dev/stack/stack-lock.ts"),
+        ]);
         const root = resolve(import.meta.dirname, "..");
+        const stateDir = resolve(options.stateDir);
         const out = (line: string) => process.stdout.write(`${line}\n`);
+        const lock = acquireStackLock(stateDir);
+        if (!lock.acquired) {
+          alreadyRunning(stateDir, options.stateDir, lock.holder);
+          process.exit(1);
+        }
+        process.once("exit", () => lock.release());
         out("eventfleet dev: starting the emulators…");
         let stack: Awaited<ReturnType<typeof startStack>>;
         try {
           stack = await startStack({
             root,
-            stateDir: resolve(options.stateDir),
+            stateDir,
             standardPorts: !options.anyPorts,
             emulatorsOnly: options.emulatorsOnly ?? false,
             envName: options.env,

@@ -1,7 +1,15 @@
 // `eventfleet simulate orders|devices`: load and demo traffic.
 import { Option, type Command } from "commander";
 import { registerSimulateDevicesCommand } from "./simulate-devices-commands.ts";
+import type { SimulationProgress } from "../api/order-simulator.ts";
 import { positiveInt, positiveNumber } from "./option-parsers.ts";
+import {
+  answered,
+  progressLine,
+  summaryLine,
+  troubleLines,
+  type ReportContext,
+} from "./order-simulation-report.ts";
 
 interface SimulateOrdersOptions {
   count: number;
@@ -12,47 +20,120 @@ interface SimulateOrdersOptions {
   seedStock?: number;
 }
 
+/** A live progress line on `stream` (cli-progress): redrawn in place on a terminal, fitted to its width. */
+export async function orderProgress(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  context: ReportContext,
+) {
+  const { default: cliProgress } = await import("cli-progress");
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      // cli-progress hands the terminal's width (stream.columns) to the formatter as maxWidth ...
+      format: (options, params, payload: { progress: SimulationProgress }) =>
+        progressLine(
+          payload.progress,
+          context,
+          (width) => cliProgress.Format.BarFormat(params.progress, { ...options, barsize: width }),
+          params.maxWidth,
+        ),
+      barsize: 30,
+      // ... and, as a last resort, cuts what it writes to that width: the line never wraps and scrolls.
+      linewrap: true,
+      clearOnComplete: true,
+      noTTYOutput: !stream.isTTY,
+      notTTYSchedule: 1000,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(progress: SimulationProgress) {
+      const done = answered(progress);
+      if (!started) {
+        bar.start(context.count, done, { progress });
+        started = true;
+      } else bar.update(done, { progress });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+interface ApiCall {
+  apiUrl: string;
+  headers: Record<string, string>;
+}
+
+/** The API did not answer at all: say what the socket said (ECONNREFUSED …) and stop (exit 1). */
+function unreachable(apiUrl: string, error: unknown): never {
+  const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+  const why = cause?.code ? `${cause.code} (${cause.message})` : String(error);
+  process.stderr.write(
+    `eventfleet: cannot reach the API at ${apiUrl}: ${why}; is it running? ` +
+      "(start it with `make dev`, or point --api-url / API_URL at it)\n",
+  );
+  process.exit(1);
+}
+
+/** Says why the run cannot work before it starts: no API to talk to (exit 1), or no stock (every order REJECTED). */
+async function preflight(call: ApiCall, skus: readonly string[]): Promise<void> {
+  let levels;
+  try {
+    levels = await Promise.all(
+      skus.map(async (sku) => {
+        const response = await fetch(new URL(`/v1/inventory/${sku}`, call.apiUrl), { headers: call.headers });
+        return response.ok ? ((await response.json()) as { sku: string; available: number }) : undefined;
+      }),
+    );
+  } catch (error) {
+    unreachable(call.apiUrl, error);
+  }
+  // Without the inventory scope the levels are unknown: say nothing rather than guess.
+  if (levels.some((level) => level === undefined)) return;
+  const empty = levels.filter((level) => level!.available === 0).map((level) => level!.sku);
+  if (empty.length === 0) return;
+  process.stderr.write(
+    `warning: no stock of ${empty.join(", ")}: the inventory worker will REJECT the orders that need them ` +
+      "(add --seed-stock 1000 to set stock first)\n",
+  );
+}
+
 async function simulateOrdersCommand(options: SimulateOrdersOptions): Promise<void> {
   const { simulateOrders, percentile, DEFAULT_SKUS } = await import("../api/order-simulator.ts");
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.apiKey) headers["x-api-key"] = options.apiKey;
   if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const call = { apiUrl: options.apiUrl, headers };
   if (options.seedStock !== undefined) {
     for (const sku of DEFAULT_SKUS) {
       const response = await fetch(new URL(`/v1/inventory/${sku}`, options.apiUrl), {
         method: "PUT",
         headers,
         body: JSON.stringify({ available: options.seedStock }),
-      }).catch((error: unknown) => {
-        process.stderr.write(
-          `eventfleet: cannot reach the API at ${options.apiUrl}: ${String(error)} (set --api-url or API_URL)\n`,
-        );
-        process.exit(1);
-      });
+      }).catch((error: unknown) => unreachable(options.apiUrl, error));
       if (!response.ok) {
-        process.stderr.write(`eventfleet: seeding stock of ${sku} failed: HTTP ${response.status}\n`);
+        process.stderr.write(
+          `eventfleet: seeding stock of ${sku} failed: HTTP ${response.status} ${await response.text()}\n`,
+        );
         process.exit(1);
       }
     }
     process.stderr.write(`seeded ${options.seedStock} units of ${DEFAULT_SKUS.join(", ")}\n`);
+  } else {
+    await preflight(call, DEFAULT_SKUS);
   }
 
-  const tty = process.stderr.isTTY;
-  let lastLine = 0;
+  const context: ReportContext = {
+    count: options.count,
+    rate: options.rate,
+    apiUrl: options.apiUrl,
+    percentile,
+  };
+  const progress = await orderProgress(process.stderr, context);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
-  const line = (p: Awaited<ReturnType<typeof simulateOrders>>) => {
-    const answered = p.accepted + p.failed + Object.values(p.refused).reduce((a, b) => a + b, 0);
-    const rate = p.elapsedMs > 0 ? (answered * 1000) / p.elapsedMs : 0;
-    const refused = Object.entries(p.refused)
-      .map(([status, n]) => `${status}×${n}`)
-      .join(" ");
-    const sorted = [...p.latenciesMs].sort((a, b) => a - b);
-    return (
-      `orders ${answered}/${options.count} · accepted ${p.accepted} · refused ${refused || 0} · failed ${p.failed}` +
-      ` · ${rate.toFixed(1)}/s · p50 ${percentile(sorted, 50).toFixed(1)} ms · p99 ${percentile(sorted, 99).toFixed(1)} ms`
-    );
-  };
   const result = await simulateOrders({
     apiUrl: options.apiUrl,
     count: options.count,
@@ -60,20 +141,11 @@ async function simulateOrdersCommand(options: SimulateOrdersOptions): Promise<vo
     apiKey: options.apiKey,
     bearerToken: options.token,
     signal: controller.signal,
-    onProgress: (p) => {
-      if (tty) {
-        if (Date.now() - lastLine > 100) {
-          process.stderr.write(`\r\x1b[2K${line(p)}`);
-          lastLine = Date.now();
-        }
-      } else if (Date.now() - lastLine > 1000) {
-        process.stderr.write(`${line(p)}\n`);
-        lastLine = Date.now();
-      }
-    },
+    onProgress: (p) => progress.update(p),
   });
-  process.stderr.write(tty ? `\r\x1b[2K` : "");
-  process.stdout.write(`${line(result)}\n`);
+  progress.stop();
+  process.stdout.write(`${summaryLine(result, context)}\n`);
+  for (const line of troubleLines(result, context)) process.stdout.write(`${line}\n`);
   if (result.orderIds.length > 0) {
     process.stdout.write(
       `last order: curl -s ${new URL(`/v1/orders/${result.orderIds.at(-1)}`, options.apiUrl).href}\n`,

@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Makes sure the apt packages eventfleet's stack, tests and image build need are installed.
+# Makes sure the apt packages eventfleet needs are installed, by purpose:
+#   system-deps.sh stack   what `make dev` runs on (redis-server): nothing else, so a newcomer is not stopped by
+#                          image tooling they do not use yet
+#   system-deps.sh all     the stack's, plus what the tests and the image build use (default; CI and `make test`)
 # Idempotent and quiet when everything is present. As root it installs what is missing (running
-# `apt-get update` only then); otherwise it prints the exact command to run and exits non-zero.
+# `apt-get update` only then); otherwise, or with --check, it prints the exact command to run and exits non-zero.
 set -euo pipefail
+
+group=all
+check_only=0
+for arg in "$@"; do
+  case "$arg" in
+    stack | all) group="$arg" ;;
+    --check) check_only=1 ;;
+    *)
+      echo "usage: system-deps.sh [stack|all] [--check]" >&2
+      exit 2
+      ;;
+  esac
+done
 
 # package -> a command it provides (what we actually check for)
 declare -A PROVIDES=(
@@ -15,7 +31,11 @@ declare -A PROVIDES=(
   [debootstrap]=debootstrap
   [unzip]=unzip
 )
-ORDER=(redis-server prometheus yamllint buildah podman runc debootstrap unzip)
+STACK=(redis-server)
+# promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm.
+TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip)
+ORDER=("${STACK[@]}")
+[[ $group == all ]] && ORDER+=("${TEST_AND_IMAGE[@]}")
 
 missing=()
 for pkg in "${ORDER[@]}"; do
@@ -29,8 +49,8 @@ done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 install_cmd="apt-get install -y --no-install-recommends ${missing[*]}"
-if [[ $EUID -ne 0 ]]; then
-  echo "system-deps: missing apt packages: ${missing[*]}" >&2
+if [[ $EUID -ne 0 || $check_only -eq 1 ]]; then
+  echo "system-deps: missing apt packages ($group): ${missing[*]}" >&2
   echo "system-deps: run as root:  apt-get update && $install_cmd" >&2
   exit 1
 fi

@@ -108,7 +108,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const result of settled) if (result.status === "fulfilled") emulators.push(result.value);
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
-    for (const emulator of emulators) say(`${emulator.name.padEnd(36)} ${emulator.where}`);
+    // Where each one listens is in the launcher's summary (and stack.env): listed once, not here too.
+    say(`${emulators.length} emulators running`);
 
     const endpointEnv: Record<string, string> = {};
     for (const emulator of emulators) Object.assign(endpointEnv, emulator.env);

@@ -66,10 +66,21 @@ describe("eventfleet deadletter", () => {
     assert.match(stats.stdout, /about 6 dead letters/);
     assert.match(stats.stdout, /6\s+too_large/);
 
-    // The fix: the default limit (256 KiB). A dry run changes nothing.
+    // `peek` takes -n/--count like `dlq peek`; --number is still accepted.
+    const peekJson = async (...args: string[]) =>
+      JSON.parse((await cli("peek", "--json", ...args)).stdout) as {
+        messageId: string;
+        dequeueCount: number;
+      }[];
+    assert.equal((await peekJson("-n", "2")).length, 2);
+    assert.equal((await peekJson("--count", "3")).length, 3);
+    assert.equal((await peekJson("--number", "4")).length, 4);
+
+    // The fix: the default limit (256 KiB). A dry run changes nothing, not even the messages' dequeue counts.
+    const before = await peekJson();
     const dry = await cli("replay", "--dry-run");
     assert.match(dry.stdout, /6 would be replayed to cosmos/);
-    assert.equal((await probe.peekDeadLetters()).length, 6);
+    assert.deepEqual(await peekJson(), before, "same messages, same dequeue counts after a dry run");
 
     const replay = await cli("replay");
     assert.match(replay.stdout, /6 replayed to cosmos, 0 kept/);

@@ -101,6 +101,7 @@ export interface ReplayOptions {
   maxEventBytes: number;
   /** Stop after this many messages looked at. */
   max: number;
+  /** Only count what would be replayed, by peeking (at most DRY_RUN_LIMIT messages); changes nothing. */
   dryRun: boolean;
   /** Aborting (Ctrl-C) stops after the page in hand; unfinished messages are made visible again. */
   signal: AbortSignal;
@@ -135,12 +136,55 @@ async function bodyOf(letter: DeadLetterMessage, blobs: ContainerClient): Promis
   return blobs.getBlockBlobClient(body.blobName).downloadToBuffer();
 }
 
+const unreadableReason = (error: unknown) => `unreadable: ${errorMessage(error).slice(0, 60)}`;
+
+const positionOf = (letter: DeadLetterMessage): EventPosition => ({
+  partitionId: letter.partitionId,
+  sequenceNumber: letter.sequenceNumber,
+  offset: letter.offset,
+  enqueuedTime: new Date(letter.enqueuedTime),
+});
+
+/**
+ * `replay --dry-run`: re-validates the first messages by peeking, so nothing changes, not even a message's dequeue
+ * count (a receive would raise it). A peek sees at most 32 messages, so a dry run looks at no more than those.
+ */
+async function checkDeadLetters(options: ReplayOptions): Promise<ReplayProgress> {
+  const progress: ReplayProgress = { seen: 0, replayed: 0, kept: 0, keptReasons: {}, wouldReplay: 0 };
+  const keep = (reason: string) => {
+    progress.kept += 1;
+    progress.keptReasons[reason] = (progress.keptReasons[reason] ?? 0) + 1;
+  };
+  const { peekedMessageItems } = await options.queue.peekMessages({
+    numberOfMessages: Math.min(PAGE, options.max),
+  });
+  for (const message of peekedMessageItems) {
+    if (options.signal.aborted) break;
+    progress.seen += 1;
+    try {
+      const letter = parseDeadLetterMessage(message.messageText);
+      const bytes = await bodyOf(letter, options.blobs);
+      const decoded = decodeDeviceEvent(bytes, positionOf(letter), options.maxEventBytes);
+      if (decoded.valid) progress.wouldReplay += 1;
+      else keep(decoded.reason);
+    } catch (error) {
+      keep(unreadableReason(error));
+    }
+    options.onProgress?.({ ...progress });
+  }
+  return progress;
+}
+
+/** The most messages a dry run looks at (one peek). */
+export const DRY_RUN_LIMIT = PAGE;
+
 /**
  * Re-validates dead letters and writes the valid ones; a message is deleted only after its event was written, and
  * its blob (if any) after that. Still-invalid messages stay in the queue. Safe to interrupt at any point: a written
  * but undeleted message is replayed again later, which overwrites the same document.
  */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayProgress> {
+  if (options.dryRun) return checkDeadLetters(options);
   const { queue, blobs, target } = options;
   const progress: ReplayProgress = { seen: 0, replayed: 0, kept: 0, keptReasons: {}, wouldReplay: 0 };
   const release: DequeuedMessageItem[] = [];
@@ -166,23 +210,15 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
           const letter = parseDeadLetterMessage(message.messageText);
           candidates.push({ message, letter, bytes: await bodyOf(letter, blobs) });
         } catch (error) {
-          keep(message, `unreadable: ${errorMessage(error).slice(0, 60)}`);
+          keep(message, unreadableReason(error));
         }
       }
       const valid = [];
       for (const c of candidates) {
-        const position: EventPosition = {
-          partitionId: c.letter.partitionId,
-          sequenceNumber: c.letter.sequenceNumber,
-          offset: c.letter.offset,
-          enqueuedTime: new Date(c.letter.enqueuedTime),
-        };
+        const position = positionOf(c.letter);
         const decoded = decodeDeviceEvent(c.bytes, position, options.maxEventBytes);
         if (!decoded.valid) keep(c.message, decoded.reason);
-        else if (options.dryRun) {
-          progress.wouldReplay += 1;
-          release.push(c.message);
-        } else valid.push({ ...c, decoded });
+        else valid.push({ ...c, decoded });
       }
       if (valid.length > 0) {
         const written = new Set<Candidate>(valid);
