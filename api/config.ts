@@ -98,7 +98,8 @@ export const relayEnv = {
   }),
   RELAY_STALL_AFTER_MS: envVar(schemas.positiveInt, {
     expects: "a positive integer number of milliseconds",
-    description: "Readiness fails when the relay loop has not gone round for this long.",
+    description:
+      "A relay whose loop has not gone round, or that has published nothing while the outbox holds entries, for this long is stalled: `eventfleet_relay_stalled` 1 and, for `eventfleet relay`, not ready.",
     default: "30000",
   }),
 } satisfies EnvSpec;

@@ -75,7 +75,7 @@ async function startApi(
   if (relayConfig) {
     relay = startRelay(
       { ...relayConfig, EVENTFLEET_ENV: config.EVENTFLEET_ENV },
-      { logger, registry, management },
+      { logger, registry, management, alongside: "api" },
     );
   }
 

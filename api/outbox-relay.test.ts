@@ -20,6 +20,12 @@ import { QueueReader } from "./test-support/queue-reader.ts";
 
 const logger = createLogger({ role: "relay-test", level: "silent", pretty: false });
 
+/** Lets more than the stall time (500 ms) pass with an empty outbox: an idle relay is not a stuck one. */
+async function idlePastStallTime(relay: OutboxRelay): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 800)); // time passing is the point here, not a condition
+  relay.checkHealthy();
+}
+
 function placedEvent(): OutboxEvent {
   const orderId = randomUUID();
   return newCloudEvent({
@@ -247,6 +253,52 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
       async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
       { description: "everything acknowledged" },
     );
+  });
+
+  void test("Redis restarted empty (no persistence): the relay recreates its group and publishes orders placed after", async () => {
+    const { store, inventory } = setup();
+    const before = placedEvent();
+    await store.appendToOutbox([before]);
+    await arrived(inventory, [before.id], "the event written before the crash");
+    // A crash of a Redis without persistence (or a failover to an empty replica): stream and group are gone.
+    await redisServer.kill();
+    await redisServer.start();
+    await waitFor(async () => (await redis.ping()) === "PONG", {
+      description: "the test's client reconnected",
+    });
+    const after = placedEvent();
+    await store.appendToOutbox([after]);
+    await arrived(inventory, [after.id], "the event written after Redis came back empty");
+  });
+
+  void test("a relay that cannot publish while entries wait reports a stalled outbox in readiness and metrics", async () => {
+    const env = `t${randomUUID().slice(0, 8)}`;
+    const store = new OrderStore(redis, { env });
+    const registry = new Registry();
+    // An SNS that refuses every call: the loop keeps going round, but nothing is ever published.
+    const refusing = {
+      send: () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })),
+    } as unknown as SNSClient;
+    const relay = new OutboxRelay({
+      redis,
+      sns: refusing,
+      topicArn: fauxqs.env.ORDERS_TOPIC_ARN!,
+      env,
+      logger,
+      registry,
+      blockMs: 100,
+      backoffMaxMs: 100,
+      stallAfterMs: 500,
+    });
+    relays.push(relay);
+    relay.start();
+    await idlePastStallTime(relay);
+    assert.equal(await metric(registry, "eventfleet_relay_stalled"), 0, "an empty outbox is not a stall");
+    await store.appendToOutbox([placedEvent()]);
+    await waitFor(async () => (await metric(registry, "eventfleet_relay_stalled")) === 1, {
+      description: "eventfleet_relay_stalled 1",
+    });
+    assert.throws(() => relay.checkHealthy(), /outbox stalled: nothing published/);
   });
 
   void test("several relays share the outbox and every event is published", async () => {

@@ -52,7 +52,10 @@ export interface OutboxRelayOptions {
   /** First and longest pause after a failed publish or Redis error (doubling in between). Default 200 / 5000 ms. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
-  /** The loop not going round for this long makes `checkHealthy` fail. Default 30 000 ms. */
+  /**
+   * The loop not going round, or an outbox with entries that has not moved (nothing published, nothing left to
+   * publish) for this long, makes `checkHealthy` fail and `eventfleet_relay_stalled` 1. Default 30 000 ms.
+   */
   stallAfterMs?: number;
 }
 
@@ -79,7 +82,7 @@ function toEntry([streamId, fields]: StreamEntry): OutboxEntry | { streamId: str
   };
 }
 
-function relayMetrics(registry: Registry, backlog: () => Promise<void>) {
+function relayMetrics(registry: Registry, backlog: () => Promise<void>, stalled: () => boolean) {
   const pending = new Gauge({
     name: "eventfleet_outbox_pending",
     help: "Outbox entries not yet acknowledged as published to SNS (pending on a relay or not yet read).",
@@ -104,6 +107,14 @@ function relayMetrics(registry: Registry, backlog: () => Promise<void>) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  new Gauge({
+    name: "eventfleet_relay_stalled",
+    help: "1 when this relay has made no progress (nothing published while the outbox holds entries) for RELAY_STALL_AFTER_MS.",
+    registers: [registry],
+    collect() {
+      this.set(stalled() ? 1 : 0);
+    },
+  });
   return { pending, oldestAge, publishes, duration };
 }
 
@@ -120,6 +131,8 @@ export class OutboxRelay {
   #lastClaimAt = 0;
   #lastTrimAt = 0;
   #lastLoopAt = Date.now();
+  /** Last time the relay published something or found the outbox empty: what a stall is measured from. */
+  #lastProgressAt = Date.now();
   #failures = 0;
   #groupReady = false;
   #running: Promise<void> | undefined;
@@ -141,15 +154,19 @@ export class OutboxRelay {
     this.#stream = orderKeys(options.env).outbox;
     this.#reader = options.redis.duplicate({ commandTimeout: this.#o.blockMs + 5000 });
     this.#reader.on("error", () => {}); // reconnects by itself; the loop logs the failed reads
-    this.#metrics = relayMetrics(options.registry, async () => {
-      try {
-        const backlog = await readOutboxBacklog(this.#o.redis, this.#stream, RELAY_GROUP);
-        this.#metrics.pending.set(backlog.unacknowledged);
-        this.#metrics.oldestAge.set(backlog.oldestAgeSeconds);
-      } catch {
-        // Redis unreachable: keep the last values; readiness reports the outage.
-      }
-    });
+    this.#metrics = relayMetrics(
+      options.registry,
+      async () => {
+        try {
+          const backlog = await readOutboxBacklog(this.#o.redis, this.#stream, RELAY_GROUP);
+          this.#metrics.pending.set(backlog.unacknowledged);
+          this.#metrics.oldestAge.set(backlog.oldestAgeSeconds);
+        } catch {
+          // Redis unreachable: keep the last values; readiness reports the outage.
+        }
+      },
+      () => this.#stallReason() !== undefined,
+    );
   }
 
   start(): void {
@@ -163,11 +180,23 @@ export class OutboxRelay {
     this.#reader.disconnect();
   }
 
-  /** Readiness: throws when the loop has not gone round within `stallAfterMs`. */
+  /**
+   * Readiness of a relay that runs alone: throws when the loop has not gone round, or has published nothing while
+   * the outbox holds entries, for `stallAfterMs`. (The API does not use it: it accepts orders whatever SNS does.)
+   */
   checkHealthy(): void {
-    const idleMs = Date.now() - this.#lastLoopAt;
-    if (idleMs > this.#o.stallAfterMs)
-      throw new Error(`relay loop stalled for ${Math.round(idleMs / 1000)} s`);
+    const reason = this.#stallReason();
+    if (reason) throw new Error(reason);
+  }
+
+  #stallReason(): string | undefined {
+    const now = Date.now();
+    const loopIdleMs = now - this.#lastLoopAt;
+    if (loopIdleMs > this.#o.stallAfterMs) return `relay loop stalled for ${Math.round(loopIdleMs / 1000)} s`;
+    const stuckMs = now - this.#lastProgressAt;
+    if (stuckMs > this.#o.stallAfterMs)
+      return `outbox stalled: nothing published for ${Math.round(stuckMs / 1000)} s while entries wait (see the relay's log)`;
+    return undefined;
   }
 
   async #loop(): Promise<void> {
@@ -181,11 +210,24 @@ export class OutboxRelay {
         await this.#ensureGroup();
         const batch = await this.#nextBatch();
         if (batch.length > 0) await this.#publish(batch);
+        else this.#lastProgressAt = Date.now();
         await this.#maybeTrim();
         if (this.#retry.length === 0) this.#failures = 0;
       } catch (error) {
         this.#failures += 1;
-        logger.warn({ err: error, consumer: this.consumer }, `outbox relay: ${errorMessage(error)}`);
+        if (errorMessage(error).includes("NOGROUP")) {
+          // Redis lost the stream or the group (a failover to an empty replica, a flush, no persistence): the
+          // entries we held are gone with it; recreate the group so orders placed from now on are published.
+          this.#groupReady = false;
+          this.#retry = [];
+          this.#claimCursor = "0-0";
+          logger.error(
+            { consumer: this.consumer, stream: this.#stream },
+            "outbox consumer group missing: Redis lost its data (run Redis with persistence and noeviction); recreating it",
+          );
+        } else {
+          logger.warn({ err: error, consumer: this.consumer }, `outbox relay: ${errorMessage(error)}`);
+        }
       }
       if (this.#failures > 0) await this.#backoff();
     }
@@ -337,6 +379,7 @@ export class OutboxRelay {
       return entry ? [entry] : [];
     });
     if (accepted.length > 0) {
+      this.#lastProgressAt = Date.now();
       await redis.xack(this.#stream, RELAY_GROUP, ...accepted.map((e) => e.streamId));
       this.#metrics.publishes.inc({ outcome: "success" }, accepted.length);
       for (const entry of accepted)

@@ -13,10 +13,15 @@ export interface StartedRelay {
   stop(): Promise<void>;
 }
 
-/** Builds and starts a relay with its own Redis and SNS clients; registers its readiness checks. */
+/**
+ * Builds and starts a relay with its own Redis and SNS clients. Alone (`eventfleet relay`) its stall and its Redis
+ * are its readiness. Inside the API (`alongside: "api"`) they are not: the API takes orders into the outbox whatever
+ * SNS does, and failing its readiness would take every API pod out of service during an SNS outage. A stalled relay
+ * shows there in `eventfleet_relay_stalled` and the EventfleetOutboxRelayStalled alert instead.
+ */
 export function startRelay(
   config: ConfigOf<typeof relayEnv> & { EVENTFLEET_ENV: string },
-  context: { logger: Logger; registry: Registry; management: ManagementServer },
+  context: { logger: Logger; registry: Registry; management: ManagementServer; alongside?: "api" },
 ): StartedRelay {
   const redis = connectRedis(config.REDIS_URL, context.logger, "eventfleet-relay");
   const sns = createSnsClient(
@@ -35,13 +40,15 @@ export function startRelay(
     stallAfterMs: config.RELAY_STALL_AFTER_MS,
   });
   relay.start();
-  context.management.addCheck({ name: "relay", check: () => relay.checkHealthy() });
-  context.management.addCheck({
-    name: "relay-redis",
-    check: async () => {
-      await redis.ping();
-    },
-  });
+  if (context.alongside !== "api") {
+    context.management.addCheck({ name: "relay", check: () => relay.checkHealthy() });
+    context.management.addCheck({
+      name: "relay-redis",
+      check: async () => {
+        await redis.ping();
+      },
+    });
+  }
   return {
     stop: async () => {
       await relay.stop();

@@ -18,27 +18,37 @@ function awsOptions(config: AwsClientConfig) {
   };
 }
 
-/** For callers that run their own retry loop and must notice an unreachable endpoint within seconds (the relay). */
+/**
+ * Time limits of one SDK call. Every client has them: an endpoint that accepts connections but never answers
+ * must fail a call, not hang it (the SDK's requestTimeout alone only logs a warning; throwOnRequestTimeout makes
+ * it an error the caller retries).
+ */
 export interface AwsClientTuning {
+  /** Attempts per call (the SDK's retries). Default the SDK's 3; callers with their own retry loop set 1. */
   maxAttempts?: number;
+  /** Connecting to the endpoint. Default 3000 ms: a reachable AWS endpoint connects in milliseconds. */
   connectionTimeoutMs?: number;
+  /**
+   * Whole request and response. Default 30 000 ms: above SQS's longest long poll (20 s) with room for a slow
+   * answer; callers that must notice a hung endpoint sooner set less.
+   */
   requestTimeoutMs?: number;
 }
+
+export const AWS_CLIENT_DEFAULTS = { connectionTimeoutMs: 3000, requestTimeoutMs: 30_000 } as const;
 
 function tuningOptions(tuning: AwsClientTuning) {
   return {
     ...(tuning.maxAttempts !== undefined ? { maxAttempts: tuning.maxAttempts } : {}),
-    ...(tuning.connectionTimeoutMs !== undefined || tuning.requestTimeoutMs !== undefined
-      ? {
-          requestHandler: {
-            connectionTimeout: tuning.connectionTimeoutMs,
-            requestTimeout: tuning.requestTimeoutMs,
-          },
-        }
-      : {}),
+    requestHandler: {
+      connectionTimeout: tuning.connectionTimeoutMs ?? AWS_CLIENT_DEFAULTS.connectionTimeoutMs,
+      requestTimeout: tuning.requestTimeoutMs ?? AWS_CLIENT_DEFAULTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 
 export const createSnsClient = (config: AwsClientConfig, tuning: AwsClientTuning = {}) =>
   new SNSClient({ ...awsOptions(config), ...tuningOptions(tuning) });
-export const createSqsClient = (config: AwsClientConfig) => new SQSClient(awsOptions(config));
+export const createSqsClient = (config: AwsClientConfig, tuning: AwsClientTuning = {}) =>
+  new SQSClient({ ...awsOptions(config), ...tuningOptions(tuning) });

@@ -215,10 +215,10 @@ describe("SqsWorker", () => {
     assert.equal(await counter(registry, "eventfleet_messages_processed_total", { outcome: "retry" }), 2);
   });
 
-  test("after maxReceiveCount failures SQS moves the message to the DLQ", async () => {
-    const { queueUrl, dlqUrl } = await startWorker(
-      async () => {
-        throw new Error("always broken");
+  test("a message failing every attempt is dead-lettered on the last one with reason retries_exhausted and its last error", async () => {
+    const { queueUrl, dlqUrl, registry } = await startWorker(
+      async (_event, context) => {
+        throw new Error(`always broken (attempt ${context.attempt})`);
       },
       {},
       { maxReceiveCount: 2 },
@@ -227,6 +227,12 @@ describe("SqsWorker", () => {
     await sendEvent(queueUrl, event);
     const [letter] = await collect(dlqUrl, 1, 30_000);
     assert.equal(letter?.Body, JSON.stringify(event));
+    assert.equal(letter?.MessageAttributes?.reason?.StringValue, "retries_exhausted");
+    assert.match(
+      letter?.MessageAttributes?.error?.StringValue ?? "",
+      /all 2 attempts.*always broken \(attempt 2\)/,
+    );
+    assert.equal(await counter(registry, "eventfleet_dlq_sends_total", { reason: "retries_exhausted" }), 1);
   });
 
   test("the same event delivered twice runs the handler once and counts a duplicate", async () => {

@@ -86,6 +86,11 @@ export class SqsWorker<E extends RuntimeEvent> {
   #receiveFailures = 0;
   #depthTimer: NodeJS.Timeout | undefined;
   #abandoned = false;
+  /**
+   * The source queue's redrive maxReceiveCount (read from its RedrivePolicy): the attempt on which a failing
+   * message is dead-lettered by us, with its reason and last error, before SQS would move it without either.
+   */
+  #maxReceiveCount: number | undefined;
 
   constructor(deps: SqsWorkerDependencies<E>, options: SqsWorkerOptionsInput) {
     this.options = resolveSqsWorkerOptions(options);
@@ -413,7 +418,7 @@ export class SqsWorker<E extends RuntimeEvent> {
     } catch (error) {
       // Not in the DLQ yet: keep it in the source queue and try again later.
       log.error({ err: error }, describeSdkError(error, "SendMessage to the DLQ"));
-      await this.#retry(message, attempt, error, log);
+      await this.#retryLater(message, attempt, error, log);
       return;
     }
     this.#metrics.dlqSends.inc({ worker, reason: cause.reason });
@@ -422,7 +427,21 @@ export class SqsWorker<E extends RuntimeEvent> {
     await this.#delete(message);
   }
 
+  /** A failed attempt: retried later, unless it was the last one SQS allows, then dead-lettered with its error. */
   async #retry(message: Message, attempt: number, error: unknown, log: Logger): Promise<void> {
+    if (this.#maxReceiveCount !== undefined && attempt >= this.#maxReceiveCount) {
+      const cause = {
+        reason: "retries_exhausted",
+        error: `failed on all ${attempt} attempts (queue maxReceiveCount ${this.#maxReceiveCount}); last error: ${errorMessage(error)}`,
+      };
+      log.warn({ err: error, reason: cause.reason }, cause.error);
+      await this.#deadLetter(message, cause, attempt, log);
+      return;
+    }
+    await this.#retryLater(message, attempt, error, log);
+  }
+
+  async #retryLater(message: Message, attempt: number, error: unknown, log: Logger): Promise<void> {
     const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
     const seconds = retryDelaySeconds(attempt, this.options, retryAfterMs);
     log.warn({ err: error, retryInSeconds: seconds }, `handler failed, will retry: ${errorMessage(error)}`);
@@ -460,15 +479,33 @@ export class SqsWorker<E extends RuntimeEvent> {
       queues.map(async ({ url, kind }) => {
         try {
           const { Attributes } = await this.#deps.sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }),
+            new GetQueueAttributesCommand({
+              QueueUrl: url,
+              AttributeNames: [
+                "ApproximateNumberOfMessages",
+                ...(kind === "source" ? ["RedrivePolicy" as const] : []),
+              ],
+            }),
           );
           const depth = Number(Attributes?.ApproximateNumberOfMessages ?? NaN);
           if (Number.isFinite(depth)) this.#metrics.queueDepth.set({ queue: queueName(url), kind }, depth);
+          if (kind === "source") this.#maxReceiveCount = maxReceiveCountOf(Attributes?.RedrivePolicy);
         } catch (error) {
           this.#log.debug({ err: error }, describeSdkError(error, "GetQueueAttributes"));
         }
       }),
     );
+  }
+}
+
+/** maxReceiveCount of a queue's RedrivePolicy attribute (a JSON string), or undefined without one. */
+export function maxReceiveCountOf(redrivePolicy: string | undefined): number | undefined {
+  if (!redrivePolicy) return undefined;
+  try {
+    const count = Number((JSON.parse(redrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+    return Number.isInteger(count) && count > 0 ? count : undefined;
+  } catch {
+    return undefined;
   }
 }
 
