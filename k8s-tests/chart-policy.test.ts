@@ -256,10 +256,11 @@ for (const profile of PROFILES) {
           const azure = values(profile).azure as { eventHubs: { partitionCount: number; namespace: string } };
           assert.equal(trigger.metadata.checkpointStrategy, "blobMetadata");
           const environment = (values(profile).environment as unknown as string | undefined) ?? "dev";
+          assert.equal(trigger.metadata.blobContainer, `${environment}-checkpoints`);
           assert.equal(
             trigger.metadata.blobContainer,
-            `${environment}-checkpoints`,
-            "the worker's checkpoint container",
+            env.EVENTHUB_CHECKPOINT_CONTAINER,
+            "KEDA reads the container the worker writes its checkpoints to",
           );
           assert.equal(trigger.metadata.consumerGroup, "device-ingest");
           assert.equal(trigger.metadata.consumerGroup, env.EVENTHUB_CONSUMER_GROUP);
@@ -422,3 +423,42 @@ for (const profile of PROFILES) {
     });
   });
 }
+
+void describe("chart policy: overrides reach every consumer", { skip }, () => {
+  void test("azure.storage.checkpointContainer is where the worker checkpoints and where KEDA reads", async () => {
+    const objects = await render("azure-only", ["azure.storage.checkpointContainer=ingest-cp"]);
+    const worker = byKind<Deployment>(objects, "Deployment").find((d) =>
+      d.spec.template.spec.containers[0]!.args?.includes("device-ingest"),
+    )!;
+    assert.equal(envOf(worker.spec.template.spec.containers[0]!).EVENTHUB_CHECKPOINT_CONTAINER, "ingest-cp");
+    const [so] = byKind<ScaledObject>(objects, "ScaledObject");
+    assert.equal(so!.spec.triggers[0]!.metadata.blobContainer, "ingest-cp");
+  });
+
+  void test("the API authenticates by default: API keys from a mounted Secret (hashes only)", async () => {
+    const objects = await render("minimal");
+    const api = byKind<Deployment>(objects, "Deployment").find(
+      (d) => d.spec.template.spec.containers[0]!.args?.[0] === "api",
+    )!;
+    const container = api.spec.template.spec.containers[0]!;
+    const env = envOf(container);
+    assert.equal(env.AUTH_MODE, "apikey");
+    const mount = container.volumeMounts?.find((m) => env.API_KEYS_FILE?.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, `API_KEYS_FILE ${env.API_KEYS_FILE} is on a mounted volume`);
+    const volume = api.spec.template.spec.volumes?.find((v) => v.name === mount.name) as
+      { secret?: { secretName: string; items: { key: string; path: string }[] } } | undefined;
+    assert.equal(volume?.secret?.secretName, "eventfleet-api-keys");
+    assert.equal(`${mount.mountPath}/${volume?.secret?.items[0]?.path}`, env.API_KEYS_FILE);
+  });
+
+  void test("api.authMode=jwt renders the issuer settings the API needs", async () => {
+    const objects = await render("full");
+    const api = byKind<Deployment>(objects, "Deployment").find(
+      (d) => d.spec.template.spec.containers[0]!.args?.[0] === "api",
+    )!;
+    const env = envOf(api.spec.template.spec.containers[0]!);
+    assert.equal(env.AUTH_MODE, "jwt");
+    for (const name of ["JWT_JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_SCOPE_CLAIM"])
+      assert.ok(env[name], name);
+  });
+});

@@ -113,6 +113,58 @@ const CASES: Case[] = [
     set: ["image.digest=sha256:abc"],
     message: /image\.digest: Does not match pattern/,
   },
+  {
+    why: "a KEDA minimum above the maximum (KEDA would take it)",
+    profile: "aws-only",
+    set: ["inventory.keda.minReplicaCount=5", "inventory.keda.maxReplicaCount=3"],
+    message: /inventory\.keda\.minReplicaCount \(5\) must not exceed inventory\.keda\.maxReplicaCount \(3\)/,
+  },
+  {
+    why: "an HPA minimum above the maximum",
+    profile: "aws-only",
+    set: ["api.autoscaling.minReplicas=4", "api.autoscaling.maxReplicas=2"],
+    message: /api\.autoscaling\.minReplicas \(4\) must not exceed api\.autoscaling\.maxReplicas \(2\)/,
+  },
+  {
+    why: "a PodDisruptionBudget that blocks every drain",
+    profile: "aws-only",
+    set: ["shipment.pdb.maxUnavailable=0"],
+    message: /shipment\.pdb\.maxUnavailable/,
+  },
+  {
+    why: "a PodDisruptionBudget of 0%",
+    profile: "aws-only",
+    set: ["shipment.pdb.maxUnavailable=0%"],
+    message: /shipment\.pdb\.maxUnavailable/,
+  },
+  {
+    why: "API keys with nowhere to read their hashes from",
+    profile: "minimal",
+    set: ["api.auth.apiKeys.secretName="],
+    message: /api\.authMode=apikey: set api\.auth\.apiKeys\.secretName/,
+  },
+  {
+    why: "JWT without its issuer settings (the pod would exit 2)",
+    profile: "minimal",
+    set: ["api.authMode=jwt"],
+    message: /api\.authMode=jwt needs api\.auth\.jwt\.jwksUrl/,
+  },
+  {
+    why: "an unauthenticated API behind an Ingress",
+    profile: "minimal",
+    set: ["api.authMode=none", "api.ingress.enabled=true"],
+    message: /api\.ingress\.enabled with api\.authMode=none/,
+  },
+  {
+    why: "an internet-facing ALB without TLS",
+    profile: "minimal",
+    set: [
+      "api.ingress.enabled=true",
+      "api.ingress.className=alb",
+      "api.ingress.annotations.alb\\.ingress\\.kubernetes\\.io/scheme=internet-facing",
+    ],
+    message: /an internet-facing ALB needs TLS/,
+  },
 ];
 
 void describe("values rejected with a clear message", { skip }, () => {

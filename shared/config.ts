@@ -196,4 +196,15 @@ export const eventHubEnv = {
     description: "Consumer group of the device-ingest replicas.",
     default: "device-ingest",
   }),
+  EVENTHUB_CHECKPOINT_CONTAINER: envVar(
+    z
+      .string()
+      .regex(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/)
+      .optional(),
+    {
+      expects: "a blob container name (3-63 lowercase letters, digits and single dashes)",
+      description:
+        "Blob container of the partition checkpoints and ownership (what KEDA's Event Hubs scaler reads); defaults to `<EVENTFLEET_ENV>-checkpoints`.",
+    },
+  ),
 } satisfies EnvSpec;

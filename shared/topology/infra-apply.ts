@@ -40,6 +40,9 @@ export function topologyOf(config: InfraConfig): Topology {
     maxReceiveCount: config.SQS_MAX_RECEIVE_COUNT,
     visibilityTimeoutSeconds: config.SQS_VISIBILITY_TIMEOUT_SECONDS,
     ...(config.COSMOS_DATABASE ? { cosmosDatabase: config.COSMOS_DATABASE } : {}),
+    ...(config.EVENTHUB_CHECKPOINT_CONTAINER
+      ? { checkpointContainer: config.EVENTHUB_CHECKPOINT_CONTAINER }
+      : {}),
     eventHubName: config.EVENTHUB_NAME,
     consumerGroup: config.EVENTHUB_CONSUMER_GROUP,
   });

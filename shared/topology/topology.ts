@@ -40,6 +40,8 @@ export interface TopologyOptions {
   cosmosDatabase?: string;
   eventHubName?: string;
   consumerGroup?: string;
+  /** Blob container of checkpoints and ownership; default `<env>-checkpoints`. */
+  checkpointContainer?: string;
 }
 
 export const MAX_RETENTION_SECONDS = 14 * 24 * 3600;
@@ -58,7 +60,10 @@ export function buildTopology(options: TopologyOptions): Topology {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
       retentionSeconds: MAX_RETENTION_SECONDS,
     })),
-    blobContainers: { checkpoints: prefix("checkpoints"), deadletter: prefix("deadletter") },
+    blobContainers: {
+      checkpoints: options.checkpointContainer ?? prefix("checkpoints"),
+      deadletter: prefix("deadletter"),
+    },
     storageQueue: prefix("telemetry-deadletter"),
     cosmos: {
       database: options.cosmosDatabase ?? prefix("eventfleet"),

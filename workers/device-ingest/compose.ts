@@ -66,6 +66,9 @@ export function composeDeviceIngest(
   const topology = buildTopology({
     env: config.EVENTFLEET_ENV,
     ...(config.COSMOS_DATABASE ? { cosmosDatabase: config.COSMOS_DATABASE } : {}),
+    ...(config.EVENTHUB_CHECKPOINT_CONTAINER
+      ? { checkpointContainer: config.EVENTHUB_CHECKPOINT_CONTAINER }
+      : {}),
     eventHubName: config.EVENTHUB_NAME,
     consumerGroup: options.consumerGroup,
   });

@@ -123,6 +123,11 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- default (printf "%s-checkpoints" .Values.environment) .Values.azure.storage.checkpointContainer -}}
 {{- end -}}
 
+{{/* Where the API reads its key hashes: the mounted api.auth.apiKeys Secret. */}}
+{{- define "eventfleet.apiKeysFile" -}}
+{{- printf "/etc/eventfleet/api-keys/%s" .Values.api.auth.apiKeys.secretKey -}}
+{{- end -}}
+
 {{- define "eventfleet.storageAccountUrl" -}}
 {{- $s := .Values.azure.storage -}}
 {{- default (printf "https://%s.blob.core.windows.net" $s.accountName) $s.accountUrl -}}
@@ -142,9 +147,48 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- int $grace -}}
 {{- end -}}
 
+{{/* The API is authenticated unless deliberately private, and each mode has what it needs. */}}
+{{- define "eventfleet.validateApiAuth" -}}
+{{- $api := .Values.api -}}
+{{- if and (eq $api.authMode "apikey") (not $api.auth.apiKeys.secretName) (not .Values.existingSecret) -}}
+{{- fail "api.authMode=apikey: set api.auth.apiKeys.secretName to a Secret holding the API_KEYS JSON of key hashes (docs/deploy-eks.md §4), or put API_KEYS in existingSecret" -}}
+{{- end -}}
+{{- if eq $api.authMode "jwt" -}}
+{{- range $field := list "jwksUrl" "issuer" "audience" -}}
+{{- if not (get $api.auth.jwt $field) -}}
+{{- fail (printf "api.authMode=jwt needs api.auth.jwt.%s" $field) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $api.ingress.enabled (eq $api.authMode "none") -}}
+{{- fail "api.ingress.enabled with api.authMode=none would let anyone place and read orders: set api.authMode=apikey or jwt" -}}
+{{- end -}}
+{{- if and $api.ingress.enabled (eq $api.ingress.className "alb") -}}
+{{- $a := $api.ingress.annotations -}}
+{{- if and (eq (get $a "alb.ingress.kubernetes.io/scheme") "internet-facing") (not (get $a "alb.ingress.kubernetes.io/certificate-arn")) (not $api.ingress.tls) -}}
+{{- fail "api.ingress: an internet-facing ALB needs TLS: set the alb.ingress.kubernetes.io/certificate-arn annotation (or api.ingress.tls hosts with a certificate in ACM)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Replica bounds: KEDA and the HPA take min above max without complaint, so the chart refuses it. */}}
+{{- define "eventfleet.validateReplicaBounds" -}}
+{{- $v := .Values -}}
+{{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
+{{- fail (printf "api.autoscaling.minReplicas (%d) must not exceed api.autoscaling.maxReplicas (%d)" (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- range $key := list "inventory" "shipment" "notification" "deviceIngest" -}}
+{{- $k := (get $v $key).keda -}}
+{{- if gt (int $k.minReplicaCount) (int $k.maxReplicaCount) -}}
+{{- fail (printf "%s.keda.minReplicaCount (%d) must not exceed %s.keda.maxReplicaCount (%d)" $key (int $k.minReplicaCount) $key (int $k.maxReplicaCount)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Cross-field checks the JSON schema cannot express. Rendered once (from deployment.yaml). */}}
 {{- define "eventfleet.validate" -}}
 {{- $v := .Values -}}
+{{- include "eventfleet.validateReplicaBounds" . -}}
 {{- if not (or $v.aws.enabled $v.azure.enabled) -}}
 {{- fail "nothing to deploy: set aws.enabled=true and/or azure.enabled=true" -}}
 {{- end -}}
@@ -161,6 +205,9 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- fail (printf "%s: KEDA scales it with the worker's own IRSA role (keda.aws.identityOwner=workload): set aws.roleArn or %s.serviceAccount.awsRoleArn" $key $key) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if $v.api.enabled -}}
+{{- include "eventfleet.validateApiAuth" . -}}
 {{- end -}}
 {{- if and $v.api.enabled (not $v.api.relay) (not $v.relay.enabled) -}}
 {{- fail "no outbox relay: set api.relay=true or relay.enabled=true, or orders are never published" -}}
@@ -216,25 +263,41 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: "9464"
 - name: SHUTDOWN_TIMEOUT_MS
   value: {{ $v.shutdownTimeoutMs | int | quote }}
-- name: POD_NAME
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
 {{- if eq $spec.cloud "aws" }}
 {{- with $v.redis.url }}
 - name: REDIS_URL
   value: {{ . | quote }}
 {{- end }}
+{{- $publishes := or (eq .key "relay") (and (eq .key "api") $role.relay) }}
+{{- if or $publishes (eq $spec.scaler "sqs") }}
 - name: AWS_REGION
   value: {{ $v.aws.region | quote }}
+{{- end }}
+{{- if $publishes }}
 - name: ORDERS_TOPIC_ARN
   value: {{ include "eventfleet.ordersTopicArn" .root | quote }}
+{{- end }}
 {{- end }}
 {{- if eq .key "api" }}
 - name: API_PORT
   value: "8080"
 - name: AUTH_MODE
   value: {{ $role.authMode | quote }}
+{{- if and (eq $role.authMode "apikey") $role.auth.apiKeys.secretName }}
+- name: API_KEYS_FILE
+  value: {{ include "eventfleet.apiKeysFile" .root | quote }}
+{{- end }}
+{{- if eq $role.authMode "jwt" }}
+{{- $jwt := $role.auth.jwt }}
+- name: JWT_JWKS_URL
+  value: {{ $jwt.jwksUrl | quote }}
+- name: JWT_ISSUER
+  value: {{ $jwt.issuer | quote }}
+- name: JWT_AUDIENCE
+  value: {{ $jwt.audience | quote }}
+- name: JWT_SCOPE_CLAIM
+  value: {{ $jwt.scopeClaim | quote }}
+{{- end }}
 {{- with $role.trustProxy }}
 - name: TRUST_PROXY
   value: {{ . | quote }}
@@ -247,6 +310,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: {{ include "eventfleet.queueUrl" (dict "root" .root "key" .key "dlq" true) | quote }}
 - name: WORKER_CONCURRENCY
   value: {{ $role.concurrency | int | quote }}
+{{- with $role.maxInFlight }}
+- name: WORKER_MAX_IN_FLIGHT
+  value: {{ . | int | quote }}
+{{- end }}
 {{- end }}
 {{- if and (eq .key "notification") $role.webhookUrl }}
 - name: NOTIFY_WEBHOOK_URL
@@ -266,12 +333,16 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: {{ $hub.name | quote }}
 - name: EVENTHUB_CONSUMER_GROUP
   value: {{ $hub.consumerGroup | quote }}
+- name: EVENTHUB_CHECKPOINT_CONTAINER
+  value: {{ include "eventfleet.checkpointContainer" .root | quote }}
+- name: DEVICE_INGEST_CHECKPOINT_EVENTS
+  value: {{ $role.checkpoint.events | int | quote }}
+- name: DEVICE_INGEST_CHECKPOINT_INTERVAL_MS
+  value: {{ $role.checkpoint.intervalMs | int | quote }}
 {{- with $v.azure.cosmos.database }}
 - name: COSMOS_DATABASE
   value: {{ . | quote }}
 {{- end }}
-- name: WORKER_CONCURRENCY
-  value: {{ $role.concurrency | int | quote }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
