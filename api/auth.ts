@@ -12,11 +12,13 @@ export const SCOPES = {
   ordersRead: "orders:read",
   ordersWrite: "orders:write",
   inventoryAdmin: "inventory:admin",
+  /** Operators: read and cancel every order, not only the ones the principal placed. */
+  ordersAdmin: "orders:admin",
 } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 
 export interface Principal {
-  /** Stable name for rate limiting, idempotency and logs (never a secret). */
+  /** Stable name for rate limiting, idempotency, order ownership and logs (never a secret). */
   id: string;
   scopes: ReadonlySet<string>;
 }
@@ -134,6 +136,8 @@ export interface JwtOptions {
   issuer: string | undefined;
   audience: string | undefined;
   scopeClaim: string;
+  /** The claim naming the caller (JWT_SUBJECT_CLAIM); a token without it is refused. */
+  subjectClaim?: string;
 }
 
 function jwtAuth(options: JwtOptions): Authenticator {
@@ -149,24 +153,22 @@ function jwtAuth(options: JwtOptions): Authenticator {
     cooldownDuration: 30_000,
   });
   const challenge = 'Bearer realm="eventfleet"';
+  const subjectClaim = options.subjectClaim ?? "sub";
   return {
     mode: "jwt",
     authenticate: async (request) => {
       const header = request.get("authorization") ?? "";
-      const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+      // The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are "Bearer".
+      const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
       if (!match) throw unauthorized("send a bearer token in the Authorization header", challenge);
+      let payload;
       try {
-        const { payload } = await jwtVerify(match[1]!, jwks, {
+        ({ payload } = await jwtVerify(match[1]!, jwks, {
           issuer: options.issuer!,
           audience: options.audience!,
-        });
-        const claim = payload[options.scopeClaim];
-        const scopes = Array.isArray(claim)
-          ? claim.filter((s): s is string => typeof s === "string")
-          : typeof claim === "string"
-            ? claim.split(" ").filter(Boolean)
-            : [];
-        return { id: `sub:${payload.sub ?? "unknown"}`, scopes: new Set(scopes) };
+          // A token without exp would be valid for ever; one without a subject would be nobody in particular.
+          requiredClaims: ["exp", subjectClaim],
+        }));
       } catch (error) {
         if (
           error instanceof joseErrors.JWKSTimeout ||
@@ -182,6 +184,21 @@ function jwtAuth(options: JwtOptions): Authenticator {
         }
         throw unauthorized("the bearer token is not valid", `${challenge}, error="invalid_token"`);
       }
+      const subject = payload[subjectClaim];
+      if (typeof subject !== "string" || subject === "") {
+        throw unauthorized(
+          `the bearer token's ${subjectClaim} claim is not a non-empty string`,
+          `${challenge}, error="invalid_token"`,
+        );
+      }
+      const claim = payload[options.scopeClaim];
+      const scopes = Array.isArray(claim)
+        ? claim.filter((s): s is string => typeof s === "string")
+        : typeof claim === "string"
+          ? claim.split(" ").filter(Boolean)
+          : [];
+      // Encoded, so a subject with ':' cannot pose as another principal in the keys built from the id.
+      return { id: `sub:${encodeURIComponent(subject)}`, scopes: new Set(scopes) };
     },
   };
 }

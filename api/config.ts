@@ -5,9 +5,43 @@ import { awsEnv, envVar, redisEnv, schemas, type EnvSpec } from "../shared/confi
 const AUTH_MODES = ["none", "apikey", "jwt"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
+/** The limits of the API's HTTP server against slow or greedy clients. */
+export const apiServerEnv = {
+  API_HEADERS_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description:
+      "Time a client has to send the request headers; a slower one gets 408 and is disconnected (slowloris).",
+    default: "10000",
+  }),
+  API_REQUEST_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds, at least API_HEADERS_TIMEOUT_MS",
+    description:
+      "Time a client has to send a whole request, body included; a body trickled slower gets 408 (Node's default is 300 s).",
+    default: "30000",
+  }),
+  API_KEEP_ALIVE_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds",
+    description:
+      "How long an idle keep-alive connection stays open (below the load balancer's idle timeout).",
+    default: "5000",
+  }),
+  API_MAX_REQUESTS_PER_CONNECTION: envVar(schemas.nonNegativeInt, {
+    expects: "a non-negative integer (0: no cap)",
+    description:
+      "Requests served on one keep-alive connection before it is closed, so one client cannot hold a connection for ever and load spreads over replicas.",
+    default: "1000",
+  }),
+  API_MAX_HEADER_BYTES: envVar(z.coerce.number().int().min(1024).max(1_048_576), {
+    expects: "an integer number of bytes 1024-1048576",
+    description: "Largest request head (request line and headers); more is answered 431.",
+    default: "16384",
+  }),
+} satisfies EnvSpec;
+
 /** The order API (the relay's variables come on top unless `--relay=off`). */
 export const apiEnv = {
   ...redisEnv,
+  ...apiServerEnv,
   API_PORT: envVar(schemas.port, {
     expects: "a port number 0-65535",
     description: "Port of the order API (HTTP).",
@@ -45,6 +79,12 @@ export const apiEnv = {
     expects: "a claim name such as scope or scp",
     description: "AUTH_MODE=jwt: the claim holding scopes (a space-separated string or an array).",
     default: "scope",
+  }),
+  JWT_SUBJECT_CLAIM: envVar(z.string().min(1), {
+    expects: "a claim name such as sub or client_id",
+    description:
+      "AUTH_MODE=jwt: the claim naming the caller (the principal of rate limits, idempotency keys and order ownership); tokens without it, or without exp, are refused.",
+    default: "sub",
   }),
   RATE_LIMIT_PER_SECOND: envVar(z.coerce.number().min(0), {
     expects: "a number of requests per second (0 turns rate limiting off)",

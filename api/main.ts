@@ -1,5 +1,4 @@
 // `eventfleet api`: the order API on API_PORT, with the outbox relay in the same process unless --relay=off.
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ConfigOf } from "../shared/config.ts";
 import { OrderStore } from "../shared/orders/order-store.ts";
@@ -7,6 +6,7 @@ import { runRole, type RoleContext, type RunningRole } from "../shared/role-proc
 import { createApp } from "./app.ts";
 import { createAuthenticator } from "./auth.ts";
 import { apiEnv, relayEnv } from "./config.ts";
+import { createHttpServer, httpServerOptions } from "./http-server.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { connectRedis } from "./redis-connection.ts";
 import { startRelay, type StartedRelay } from "./relay-main.ts";
@@ -28,6 +28,7 @@ async function startApi(
   relayConfig: ConfigOf<typeof relayEnv> | undefined,
 ): Promise<RunningRole> {
   const { config, logger, registry, management } = context;
+  const serverOptions = httpServerOptions(config);
   const authenticator = createAuthenticator({
     mode: config.AUTH_MODE,
     apiKeys: config.API_KEYS,
@@ -37,6 +38,7 @@ async function startApi(
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       scopeClaim: config.JWT_SCOPE_CLAIM,
+      subjectClaim: config.JWT_SUBJECT_CLAIM,
     },
   });
   const redis = connectRedis(config.REDIS_URL, logger, "eventfleet-api");
@@ -62,10 +64,14 @@ async function startApi(
     },
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.API_PORT, "0.0.0.0", (error?: Error) => (error ? reject(error) : resolve(s)));
+  const server = createHttpServer(app, serverOptions);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.API_PORT, "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
-  server.keepAliveTimeout = 5000;
   logger.info(
     { port: (server.address() as AddressInfo).port, authMode: config.AUTH_MODE, relay: Boolean(relayConfig) },
     "order API listening",

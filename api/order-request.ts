@@ -1,10 +1,17 @@
 // Request and response schemas of the order API: the routes validate with them and /openapi.json is made of them.
 import { z } from "zod";
-import { contact, orderLine, orderStatus, shippingAddress } from "../shared/events/order-events.ts";
+import {
+  cancelReason,
+  contact,
+  customerId,
+  orderLine,
+  orderStatus,
+  shippingAddress,
+} from "../shared/events/order-events.ts";
 
 export const placeOrderRequest = z
   .strictObject({
-    customerId: z.string().min(1).max(128),
+    customerId,
     items: z.array(orderLine).min(1).max(100),
     currency: z
       .string()
@@ -17,7 +24,7 @@ export const placeOrderRequest = z
 export type PlaceOrderRequest = z.infer<typeof placeOrderRequest>;
 
 export const cancelOrderRequest = z
-  .strictObject({ reason: z.string().max(500).optional() })
+  .strictObject({ reason: cancelReason.optional() })
   .meta({ id: "CancelOrderRequest" });
 
 export const setStockRequest = z

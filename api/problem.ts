@@ -30,6 +30,23 @@ export class ProblemError extends Error {
 
 export const problemTypeUri = (kind: string) => `https://eventfleet.dev/problems/${kind}`;
 
+/** The JSON body of a problem answer. */
+export function problemBody(
+  problem: ProblemInit,
+  instance: string,
+  requestId: string,
+): Record<string, unknown> {
+  return {
+    type: problemTypeUri(problem.kind),
+    title: problem.title,
+    status: problem.status,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    instance,
+    requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+}
+
 export function sendProblem(
   response: Response,
   problem: ProblemInit,
@@ -40,17 +57,7 @@ export function sendProblem(
   response
     .status(problem.status)
     .type("application/problem+json")
-    .send(
-      JSON.stringify({
-        type: problemTypeUri(problem.kind),
-        title: problem.title,
-        status: problem.status,
-        ...(problem.detail ? { detail: problem.detail } : {}),
-        instance,
-        requestId,
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      }),
-    );
+    .send(JSON.stringify(problemBody(problem, instance, requestId)));
 }
 
 /** A dependency (Redis) failed: 503 with a hint to retry shortly. */
@@ -65,3 +72,16 @@ export const dependencyDown = (what: string, cause?: unknown) =>
     },
     { cause },
   );
+
+/** 404 with a detail naming what was not found. */
+export const notFound = (detail: string) =>
+  new ProblemError({ status: 404, kind: "not-found", title: "Not Found", detail });
+
+/** Runs a store call; any failure of Redis becomes a 503 (the process stays up and ioredis reconnects). */
+export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw dependencyDown("the order store (Redis)", error);
+  }
+}

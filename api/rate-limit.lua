@@ -1,7 +1,7 @@
 -- Token bucket per principal: takes one token if there is one.
 -- KEYS[1] bucket hash (tokens, ts)
 -- ARGV[1] tokens added per second, ARGV[2] bucket size (burst)
--- Returns {1, 0} when allowed, {0, ms until a token is available} when not.
+-- Returns {allowed (1 or 0), ms until a token is available (0 when allowed), whole tokens left, ms until full}.
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -21,4 +21,4 @@ end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 -- A full bucket is the same as none: let idle principals' keys expire.
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {allowed, wait}
+return {allowed, wait, math.floor(tokens), math.ceil((burst - tokens) * 1000 / rate)}

@@ -1,4 +1,5 @@
-// Per-principal rate limiting: a token bucket in Redis (rate-limit.lua), shared by every API replica.
+// Per-principal rate limiting: a token bucket in Redis (rate-limit.lua), shared by every API replica, and the
+// RateLimit / RateLimit-Policy headers (IETF draft-ietf-httpapi-ratelimit-headers) that describe it.
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { envPrefix } from "../shared/orders/order-keys.ts";
@@ -7,6 +8,8 @@ export interface RateLimitDecision {
   allowed: boolean;
   /** When not allowed: seconds until the next request would be (the Retry-After header). */
   retryAfterSeconds: number;
+  /** Response headers describing the limit: RateLimit-Policy and RateLimit. */
+  headers: Record<string, string>;
 }
 
 export interface RateLimiterOptions {
@@ -17,15 +20,22 @@ export interface RateLimiterOptions {
   burst: number;
 }
 
-type BucketCommand = (key: string, rate: number, burst: number) => Promise<[number, number]>;
+type BucketCommand = (key: string, rate: number, burst: number) => Promise<[number, number, number, number]>;
+
+/** The policy's name in the RateLimit headers. */
+const POLICY = '"per-principal"';
 
 export class RateLimiter {
   readonly #redis: Redis;
   readonly #options: RateLimiterOptions;
+  readonly #policy: string;
 
   constructor(redis: Redis, options: RateLimiterOptions) {
     this.#redis = redis;
     this.#options = options;
+    // A token bucket of `burst` that refills in burst/rate seconds: `burst` requests per that window.
+    const window = options.perSecond > 0 ? Math.max(1, Math.ceil(options.burst / options.perSecond)) : 0;
+    this.#policy = `${POLICY};q=${options.burst};w=${window}`;
     redis.defineCommand("efRateLimit", {
       numberOfKeys: 1,
       lua: readFileSync(new URL("rate-limit.lua", import.meta.url), "utf8"),
@@ -41,14 +51,26 @@ export class RateLimiter {
     return this.#options.perSecond > 0;
   }
 
+  /**
+   * Takes a token from the bucket of `principal` (a principal id, or `ip:<address>` for requests that are not
+   * authenticated). Throws when Redis fails.
+   */
   async take(principal: string): Promise<RateLimitDecision> {
-    if (!this.enabled) return { allowed: true, retryAfterSeconds: 0 };
+    if (!this.enabled) return { allowed: true, retryAfterSeconds: 0, headers: {} };
     const command = (this.#redis as unknown as { efRateLimit: BucketCommand }).efRateLimit.bind(this.#redis);
-    const [allowed, waitMs] = await command(
+    const [allowed, waitMs, remaining, fullInMs] = await command(
       `${envPrefix(this.#options.env)}ratelimit:${principal}`,
       this.#options.perSecond,
       this.#options.burst,
     );
-    return { allowed: allowed === 1, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    return {
+      allowed: allowed === 1,
+      retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      headers: {
+        "RateLimit-Policy": this.#policy,
+        // r: requests left now; t: seconds until the bucket is full again (the quota "resets").
+        RateLimit: `${POLICY};r=${Math.max(0, remaining)};t=${Math.max(0, Math.ceil(fullInMs / 1000))}`,
+      },
+    };
   }
 }

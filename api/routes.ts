@@ -20,13 +20,19 @@ export interface RouteSpec {
   /** Express path (`:id`); openapi.ts turns it into `{id}`. */
   path: string;
   summary: string;
+  /** More than the summary says, for the document (the scope is added to it). */
+  description?: string;
   scope: Scope;
   params?: Record<string, z.ZodType>;
   body?: { schema: z.ZodType; required: boolean };
   /** Extra request headers the route reads. */
   headers?: Record<string, { description: string; schema: z.ZodType }>;
-  responses: Record<number, { description: string; schema?: z.ZodType; headers?: string[] }>;
-  /** Problem statuses besides the ones every route can answer (400, 401, 403, 404, 405, 429, 503). */
+  /** Success answers; `headers`: response headers besides X-Request-Id and the RateLimit pair. */
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType; headers?: ("Location" | "Idempotent-Replayed")[] }
+  >;
+  /** Problem statuses besides the ones every route can answer (400, 401, 403, 404, 405, 408, 429, 431, 503). */
   problems: number[];
 }
 
@@ -36,13 +42,15 @@ export const ROUTES: readonly RouteSpec[] = [
     method: "post",
     path: "/v1/orders",
     summary: "Place an order: recorded and acknowledged at once, processed asynchronously",
+    description:
+      "The calling principal becomes the order's owner. With an Idempotency-Key, the same principal sending the same key and body again gets the first answer (Idempotent-Replayed: true) and no second order.",
     scope: SCOPES.ordersWrite,
     body: { schema: placeOrderRequest, required: true },
     responses: {
       202: {
         description: "Accepted; the order is ACKNOWLEDGED",
         schema: orderAccepted,
-        headers: ["Location"],
+        headers: ["Location", "Idempotent-Replayed"],
       },
     },
     problems: [413, 415, 422],
@@ -52,6 +60,8 @@ export const ROUTES: readonly RouteSpec[] = [
     method: "get",
     path: "/v1/orders/:id",
     summary: "An order with its status, version and history",
+    description:
+      "Only the principal that placed the order, or one with `orders:admin`, may read it; anyone else gets 404.",
     scope: SCOPES.ordersRead,
     params: { id: orderIdParam },
     responses: { 200: { description: "The order", schema: orderView } },
@@ -62,6 +72,8 @@ export const ROUTES: readonly RouteSpec[] = [
     method: "post",
     path: "/v1/orders/:id/cancel",
     summary: "Cancel an order that has not shipped",
+    description:
+      "Only the principal that placed the order, or one with `orders:admin`, may cancel it; anyone else gets 404.",
     scope: SCOPES.ordersWrite,
     params: { id: orderIdParam },
     body: { schema: cancelOrderRequest, required: false },

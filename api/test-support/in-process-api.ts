@@ -1,5 +1,4 @@
 // The order API in-process on 127.0.0.1:<free port>, against a given Redis, for HTTP-level tests.
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
@@ -7,7 +6,10 @@ import type { Redis } from "ioredis";
 import { Registry } from "prom-client";
 import { createLogger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
+import { parseEnv } from "../../shared/config.ts";
 import { createApp } from "../app.ts";
+import { apiServerEnv } from "../config.ts";
+import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../http-server.ts";
 import { createAuthenticator, type AuthOptions } from "../auth.ts";
 import { RateLimiter } from "../rate-limiter.ts";
 import { connectRedis } from "../redis-connection.ts";
@@ -27,6 +29,8 @@ export interface InProcessApiOptions {
   auth?: AuthOptions;
   rateLimit?: { perSecond: number; burst: number };
   trustProxy?: string;
+  /** Server limits; unset ones take the defaults of API_HEADERS_TIMEOUT_MS etc. */
+  server?: Partial<HttpServerOptions>;
 }
 
 export async function startInProcessApi(options: InProcessApiOptions): Promise<InProcessApi> {
@@ -51,9 +55,11 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     idempotencyTtlSeconds: 86_400,
     trustProxy: options.trustProxy,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  const server = createHttpServer(app, {
+    ...httpServerOptions(parseEnv(apiServerEnv, {})),
+    ...options.server,
   });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,6 +1,7 @@
 // The five order event types of the saga, their data, and the statuses an order moves through.
 import { z } from "zod";
 import { cloudEventOf } from "./cloudevent.ts";
+import { multiLineText, oneLineText } from "./human-text.ts";
 
 export const ORDER_STATUSES = [
   "ACKNOWLEDGED",
@@ -34,12 +35,12 @@ export const orderLine = z.strictObject({
 });
 
 export const shippingAddress = z.strictObject({
-  name: z.string().min(1).max(200),
-  line1: z.string().min(1).max(200),
-  line2: z.string().max(200).optional(),
-  city: z.string().min(1).max(100),
-  region: z.string().max(100).optional(),
-  postalCode: z.string().min(1).max(20),
+  name: oneLineText().min(1).max(200),
+  line1: oneLineText().min(1).max(200),
+  line2: oneLineText().max(200).optional(),
+  city: oneLineText().min(1).max(100),
+  region: oneLineText().max(100).optional(),
+  postalCode: oneLineText().min(1).max(20),
   country: z
     .string()
     .regex(/^[A-Z]{2}$/)
@@ -57,11 +58,16 @@ export const contact = z
   })
   .refine((c) => c.email !== undefined || c.phone !== undefined, {
     message: "give an email or a phone (or both)",
-  });
+  })
+  // The refinement above in JSON Schema terms, so the published schemas say it too.
+  .meta({ anyOf: [{ required: ["email"] }, { required: ["phone"] }] });
+
+/** The shop's id of the customer. */
+export const customerId = oneLineText().min(1).max(128);
 
 export const orderPlacedData = z.strictObject({
   orderId,
-  customerId: z.string().min(1).max(128),
+  customerId,
   items: z.array(orderLine).min(1).max(100),
   currency: z.string().regex(/^[A-Z]{3}$/),
   totalCents: z.number().int().min(0),
@@ -70,9 +76,12 @@ export const orderPlacedData = z.strictObject({
   placedAt: z.iso.datetime({ offset: true }),
 });
 
+/** Why an order was cancelled, as the customer or operator wrote it. */
+export const cancelReason = multiLineText().max(500);
+
 export const orderCancelledData = z.strictObject({
   orderId,
-  reason: z.string().max(500).optional(),
+  reason: cancelReason.optional(),
   cancelledAt: z.iso.datetime({ offset: true }),
 });
 

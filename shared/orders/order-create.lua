@@ -3,7 +3,8 @@
 -- KEYS[1] order hash, KEYS[2] history list, KEYS[3] outbox stream, KEYS[4] idempotency key (optional)
 -- ARGV[1] order data JSON, ARGV[2] placedAt, ARGV[3] history entry JSON,
 -- ARGV[4] event JSON, ARGV[5] event type, ARGV[6] traceparent, ARGV[7] event id,
--- ARGV[8] request fingerprint, ARGV[9] response JSON, ARGV[10] idempotency TTL in seconds
+-- ARGV[8] request fingerprint, ARGV[9] response JSON, ARGV[10] idempotency TTL in seconds,
+-- ARGV[11] owner (the placing principal; empty: none recorded)
 -- Returns {"created"} | {"replay", response JSON} | {"conflict"} (same key, other request) | {"exists"}
 if KEYS[4] then
   local stored = redis.call('GET', KEYS[4])
@@ -20,6 +21,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('HSET', KEYS[1], 'status', 'ACKNOWLEDGED', 'version', 1, 'data', ARGV[1],
   'placedAt', ARGV[2], 'updatedAt', ARGV[2])
+if ARGV[11] ~= '' then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[11])
+end
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('XADD', KEYS[3], '*', 'event', ARGV[4], 'type', ARGV[5], 'traceparent', ARGV[6], 'eventId', ARGV[7])
 if KEYS[4] then

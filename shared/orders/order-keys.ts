@@ -6,7 +6,7 @@ export const envPrefix = (env: string) => `ef:${env}:`;
 export function orderKeys(env: string) {
   const prefix = envPrefix(env);
   return {
-    /** Hash: `status`, `version`, `data` (the placed order as JSON), `placedAt`, `updatedAt`. */
+    /** Hash: `status`, `version`, `data` (the placed order as JSON), `placedAt`, `updatedAt`, `owner`. */
     order: (orderId: string) => `${prefix}order:${orderId}`,
     /** List of JSON history entries, oldest first. */
     history: (orderId: string) => `${prefix}order:${orderId}:history`,

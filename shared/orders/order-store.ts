@@ -62,6 +62,8 @@ export interface HistoryInput {
 
 /** An order as stored: the placed order's data plus its state. */
 export interface OrderRecord extends OrderPlacedData {
+  /** The principal that placed the order (the API's caller), when it was recorded. */
+  owner?: string;
   status: OrderStatus;
   version: number;
   updatedAt: string;
@@ -76,6 +78,8 @@ export interface CreateOrderInput {
   order: OrderPlacedData;
   /** The `order.placed` CloudEvent. */
   event: OutboxEvent;
+  /** The principal placing the order; only it (or an operator) may read or cancel it through the API. */
+  owner?: string;
   /** Makes the create idempotent per principal and key (the API's Idempotency-Key header). */
   idempotency?: {
     principal: string;
@@ -169,6 +173,7 @@ function toRecord(hash: Record<string, string>, history: readonly string[]): Ord
   const data = JSON.parse(hash.data) as OrderPlacedData;
   return {
     ...data,
+    ...(hash.owner ? { owner: hash.owner } : {}),
     status: hash.status as OrderStatus,
     version: Number(hash.version),
     updatedAt: hash.updatedAt ?? data.placedAt,
@@ -209,6 +214,7 @@ export class OrderStore {
       idempotency?.fingerprint ?? "",
       idempotency?.response ?? "",
       idempotency?.ttlSeconds ?? 0,
+      input.owner ?? "",
     )) as [string, string?];
     switch (reply[0]) {
       case "created":

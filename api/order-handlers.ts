@@ -1,0 +1,160 @@
+// The order operations: place (idempotent per principal and key), read and cancel.
+import { randomUUID } from "node:crypto";
+import type { Request, Response } from "express";
+import { newCloudEvent } from "../shared/events/cloudevent.ts";
+import { orderSubject, type OrderPlacedData } from "../shared/events/order-events.ts";
+import { FINAL_STATUSES, type OrderRecord, type OrderStore } from "../shared/orders/order-store.ts";
+import { SCOPES, type Principal } from "./auth.ts";
+import { idempotencyKeyHeader, requestFingerprint } from "./idempotency.ts";
+import { cancelOrderRequest, orderIdParam, placeOrderRequest, type OrderAccepted } from "./order-request.ts";
+import { notFound, ProblemError, storeCall } from "./problem.ts";
+import { contextOf } from "./request-context.ts";
+import { parseOr400 } from "./request-validation.ts";
+
+export const EVENT_SOURCE = "/eventfleet/api";
+
+export interface OrderHandlerOptions {
+  store: OrderStore;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlSeconds: number;
+}
+
+type Handler = (request: Request, response: Response) => Promise<void>;
+
+function orderView(order: OrderRecord) {
+  const { orderId, owner: _owner, ...rest } = order;
+  return { id: orderId, ...rest };
+}
+
+/**
+ * Whether `principal` may read or cancel `order`: the principal that placed it, or an operator (orders:admin).
+ * Anyone else is told the order does not exist, so order ids cannot be probed.
+ */
+function mayAccess(principal: Principal | undefined, order: OrderRecord): boolean {
+  if (!principal) return false;
+  return principal.scopes.has(SCOPES.ordersAdmin) || order.owner === principal.id;
+}
+
+export function orderHandlers(options: OrderHandlerOptions): {
+  placeOrder: Handler;
+  getOrder: Handler;
+  cancelOrder: Handler;
+} {
+  const { store } = options;
+
+  const placeOrder: Handler = async (request, response) => {
+    const context = contextOf(response);
+    const rawKey = request.get("idempotency-key");
+    const key =
+      rawKey === undefined ? undefined : parseOr400(idempotencyKeyHeader, rawKey, "Idempotency-Key");
+    const body = parseOr400(placeOrderRequest, request.body, "order");
+    const orderId = randomUUID();
+    const placedAt = new Date().toISOString();
+    const order: OrderPlacedData = {
+      orderId,
+      customerId: body.customerId,
+      items: body.items,
+      currency: body.currency,
+      totalCents: body.items.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0),
+      shippingAddress: body.shippingAddress,
+      contact: body.contact,
+      placedAt,
+    };
+    const event = newCloudEvent({
+      type: "order.placed",
+      source: EVENT_SOURCE,
+      subject: orderSubject(orderId),
+      data: order,
+      traceparent: context.traceparent,
+      orderversion: 1,
+    });
+    const accepted: OrderAccepted = { id: orderId, status: "ACKNOWLEDGED", version: 1 };
+    const location = `/v1/orders/${orderId}`;
+    const result = await storeCall(() =>
+      store.createOrder({
+        order,
+        event,
+        ...(context.principal ? { owner: context.principal.id } : {}),
+        ...(key
+          ? {
+              idempotency: {
+                principal: context.principal?.id ?? "anonymous",
+                key,
+                fingerprint: requestFingerprint(body),
+                response: JSON.stringify({ location, body: accepted }),
+                ttlSeconds: options.idempotencyTtlSeconds,
+              },
+            }
+          : {}),
+      }),
+    );
+    if (result.outcome === "conflict") {
+      throw new ProblemError({
+        status: 422,
+        kind: "idempotency-key-reused",
+        title: "Unprocessable Content",
+        detail: "this Idempotency-Key was used for a different request; use a new key for a new order",
+      });
+    }
+    if (result.outcome === "replay") {
+      const stored = JSON.parse(result.response) as { location: string; body: OrderAccepted };
+      response.setHeader("Idempotent-Replayed", "true");
+      response.status(202).location(stored.location).json(stored.body);
+      return;
+    }
+    context.logger.info({ orderId, eventId: event.id }, "order acknowledged");
+    response.status(202).location(location).json(accepted);
+  };
+
+  /** The order `id` if the caller may access it; otherwise a 404 problem. */
+  const accessibleOrder = async (id: string, principal: Principal | undefined): Promise<OrderRecord> => {
+    if (!orderIdParam.safeParse(id).success) throw notFound(`no order ${id}`);
+    const order = await storeCall(() => store.getOrder(id));
+    if (!order || !mayAccess(principal, order)) throw notFound(`no order ${id}`);
+    return order;
+  };
+
+  const getOrder: Handler = async (request, response) => {
+    const order = await accessibleOrder(String(request.params.id), contextOf(response).principal);
+    response.json(orderView(order));
+  };
+
+  const cancelOrder: Handler = async (request, response) => {
+    const context = contextOf(response);
+    const id = String(request.params.id);
+    // Ownership never changes, so checking it before the cancel step leaves no window.
+    await accessibleOrder(id, context.principal);
+    const body = parseOr400(cancelOrderRequest, request.body ?? {}, "cancel request");
+    const event = newCloudEvent({
+      type: "order.cancelled",
+      source: EVENT_SOURCE,
+      subject: orderSubject(id),
+      data: {
+        orderId: id,
+        ...(body.reason ? { reason: body.reason } : {}),
+        cancelledAt: new Date().toISOString(),
+      },
+      traceparent: context.traceparent,
+    });
+    const result = await storeCall(() =>
+      store.cancel(id, { eventId: event.id, reason: body.reason, events: [event] }),
+    );
+    if (!result.applied && result.reason === "not_found") throw notFound(`no order ${id}`);
+    if (!result.applied) {
+      const status = result.order.status;
+      throw new ProblemError({
+        status: 409,
+        kind: "order-not-cancellable",
+        title: "Conflict",
+        detail: FINAL_STATUSES.includes(status)
+          ? `the order is already ${status}; only orders that have not shipped or ended can be cancelled`
+          : `the order changed meanwhile (now ${status}); read it and try again`,
+      });
+    }
+    context.logger.info({ orderId: id, eventId: event.id }, "order cancelled");
+    const accepted: OrderAccepted = { id, status: result.order.status, version: result.order.version };
+    response.status(202).location(`/v1/orders/${id}`).json(accepted);
+  };
+
+  return { placeOrder, getOrder, cancelOrder };
+}
