@@ -14,21 +14,35 @@ export function registerInfraCommands(program: Command): void {
         "verify the Event Hub. Idempotent: a second run creates nothing.",
     )
     .option("--dry-run", "only say what would be created or updated")
+    .option("--aws", "apply the AWS part (default: when AWS_REGION or AWS_ENDPOINT_URL is set)")
     .option("--no-aws", "leave AWS alone")
+    .option(
+      "--azure",
+      "apply the Azure parts (default: when an Event Hubs, Storage or Cosmos DB endpoint is set)",
+    )
     .option("--no-azure", "leave Azure alone")
     .option(
       "--env-out <file>",
       "also write the resulting resource variables (queue URLs, topic ARN) as KEY=value lines",
     )
-    .action(async (options: { dryRun?: boolean; aws: boolean; azure: boolean; envOut?: string }) => {
-      const { applyInfra, infraEnv, resourceEnv } = await import("../shared/topology/infra-apply.ts");
+    .action(async (options: { dryRun?: boolean; aws?: boolean; azure?: boolean; envOut?: string }) => {
+      const { applyInfra, cloudsToApply, CLOUD_MARKERS, infraEnv, resourceEnv } =
+        await import("../shared/topology/infra-apply.ts");
       const { formatApplyResult } = await import("../shared/topology/apply-report.ts");
       const config = loadConfigOrExit(infraEnv);
+      const clouds = cloudsToApply(process.env, options);
+      if (!clouds.aws && !clouds.azure) {
+        process.stderr.write(
+          `eventfleet infra apply: no cloud configured: set ${CLOUD_MARKERS.aws.join(" or ")} for AWS, ` +
+            `and/or ${CLOUD_MARKERS.azure.join(" or ")} for Azure\n`,
+        );
+        process.exit(2);
+      }
       try {
         const outcome = await applyInfra(config, {
           dryRun: options.dryRun ?? false,
-          aws: options.aws,
-          azure: options.azure,
+          aws: clouds.aws,
+          azure: clouds.azure,
           report: (result) => process.stdout.write(`${formatApplyResult(result)}\n`),
         });
         if (options.envOut && !options.dryRun) {

@@ -9,7 +9,7 @@ import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createSnsClient, createSqsClient } from "../shared/aws-clients.ts";
 import { ORDER_EVENT_TYPES } from "../shared/events/order-events.ts";
 import { FILTERS, SQS_WORKERS } from "../shared/topology/topology.ts";
-import { ROOT, createTestEnv, createTestEnvWithOutcome } from "./support/stack.ts";
+import { ROOT, createTestEnv, createTestEnvWithOutcome, getStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
 
 const awsConfig = (env: Record<string, string>) => ({
@@ -158,6 +158,61 @@ describe("infra apply", () => {
     );
     assert.match(run.stdout, /^updated +sqs queue +\S+-inventory \(VisibilityTimeout\)$/m);
     sqs.destroy();
+  });
+
+  test("an Azure-only environment (the AKS guide) applies Azure alone and never asks for AWS credentials", async () => {
+    const { env: stack } = await getStack();
+    const azureOnly: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      EVENTFLEET_ENV: `az${Date.now().toString(36)}`,
+      STORAGE_CONNECTION_STRING: stack.STORAGE_CONNECTION_STRING,
+      COSMOS_ENDPOINT: stack.COSMOS_ENDPOINT,
+      COSMOS_KEY: stack.COSMOS_KEY,
+      // No AWS anything: no region, no endpoint, no credentials, no instance metadata to fall back on.
+      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+      AWS_CONFIG_FILE: "/nonexistent",
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    const run = spawnSync(process.execPath, [join(ROOT, "bin/eventfleet.js"), "infra", "apply"], {
+      env: azureOnly,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^skipped +aws .*AWS not configured: set AWS_REGION/m);
+    assert.match(run.stdout, /^created +blob container +az\S+-checkpoints$/m);
+    assert.doesNotMatch(run.stdout + run.stderr, /credentials/i);
+  });
+
+  test("an AWS-only environment (the EKS guide) applies AWS alone", async () => {
+    const { env: stack } = await getStack();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      EVENTFLEET_ENV: `aw${Date.now().toString(36)}`,
+      AWS_REGION: stack.AWS_REGION,
+      AWS_ENDPOINT_URL: stack.AWS_ENDPOINT_URL,
+    };
+    const run = spawnSync(
+      process.execPath,
+      [join(ROOT, "bin/eventfleet.js"), "infra", "apply", "--dry-run"],
+      {
+        env,
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /would create sns topic/);
+    assert.doesNotMatch(run.stdout, /blob container|cosmos|event hub/);
+  });
+
+  test("no cloud configured is a usage error naming what to set", () => {
+    const run = spawnSync(process.execPath, [join(ROOT, "bin/eventfleet.js"), "infra", "apply"], {
+      env: { PATH: process.env.PATH },
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /no cloud configured: set AWS_REGION .* for AWS, and\/or EVENTHUB_NAMESPACE/);
   });
 
   test("AWS_ENDPOINT_URL=not-a-url exits 2 with one line naming the variable", () => {

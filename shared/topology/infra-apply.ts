@@ -48,6 +48,30 @@ export function topologyOf(config: InfraConfig): Topology {
   });
 }
 
+/** Variables whose presence says a cloud is meant: `infra apply` touches only the clouds named by the environment. */
+export const CLOUD_MARKERS = {
+  aws: ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"],
+  azure: [
+    "EVENTHUB_NAMESPACE",
+    "EVENTHUB_CONNECTION_STRING",
+    "STORAGE_ACCOUNT_URL",
+    "STORAGE_CONNECTION_STRING",
+    "COSMOS_ENDPOINT",
+  ],
+} as const;
+
+/**
+ * Which clouds `infra apply` works on: those the caller asked for (`--aws`/`--no-aws`, `--azure`/`--no-azure`),
+ * else those the environment configures, so an AKS-only run never asks for AWS credentials and the reverse.
+ */
+export function cloudsToApply(
+  env: NodeJS.ProcessEnv,
+  asked: { aws?: boolean | undefined; azure?: boolean | undefined },
+): { aws: boolean; azure: boolean } {
+  const configured = (cloud: keyof typeof CLOUD_MARKERS) => CLOUD_MARKERS[cloud].some((name) => env[name]);
+  return { aws: asked.aws ?? configured("aws"), azure: asked.azure ?? configured("azure") };
+}
+
 export interface ApplyOptions {
   dryRun?: boolean;
   report: ApplyReporter;
@@ -62,7 +86,14 @@ export async function applyInfra(config: InfraConfig, options: ApplyOptions): Pr
   const base = { topology, dryRun, report: options.report };
   const outcome: ApplyOutcome = { topology };
 
-  if (options.aws !== false) {
+  if (options.aws === false) {
+    options.report({
+      kind: "aws",
+      name: "(sns topic, sqs queues)",
+      action: "skipped",
+      detail: `AWS not configured: set ${CLOUD_MARKERS.aws.join(" or ")}, or pass --aws`,
+    });
+  } else {
     const sns = createSnsClient(config);
     const sqs = createSqsClient(config);
     try {
