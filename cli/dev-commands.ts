@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { LocalCluster } from "../dev/cluster/cluster.ts";
 import { readStackEnv } from "../dev/stack/stack-env.ts";
 
 const STOP_BUDGET_MS = 10_000;
@@ -49,8 +50,18 @@ export function registerDevCommands(program: Command): void {
     )
     .option("--state-dir <dir>", "where stack.env and the logs go", ".eventfleet")
     .option("--env <name>", "EVENTFLEET_ENV prefix of the resources", "dev")
+    .option(
+      "--cluster",
+      "also a local Kubernetes control plane with KEDA (built from Go modules the first time; KUBECONFIG in stack.env)",
+    )
     .action(
-      async (options: { emulatorsOnly?: boolean; anyPorts?: boolean; stateDir: string; env: string }) => {
+      async (options: {
+        emulatorsOnly?: boolean;
+        anyPorts?: boolean;
+        stateDir: string;
+        env: string;
+        cluster?: boolean;
+      }) => {
         const [{ startStack }, { acquireStackLock }] = await Promise.all([
           import("../dev/stack/stack.ts"),
           import("../dev/stack/stack-lock.ts"),
@@ -82,21 +93,41 @@ export function registerDevCommands(program: Command): void {
           );
           process.exit(1);
         }
+        let cluster: LocalCluster | undefined;
+        if (options.cluster) {
+          out("eventfleet dev: starting the local Kubernetes cluster (etcd, kube-*, KEDA)…");
+          try {
+            const { startClusterBeside } = await import("../dev/cluster/dev-cluster.ts");
+            cluster = await startClusterBeside(stack, root, stateDir, (line) => out(`  ${line}`));
+          } catch (error) {
+            process.stderr.write(
+              `eventfleet dev: the cluster did not start: ${(error as Error).message}\n` +
+                `  logs: ${resolve(options.stateDir, "logs")}\n`,
+            );
+            await stack.stop();
+            process.exit(1);
+          }
+        }
 
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
           out(`\neventfleet dev: ${signal}: stopping every process…`);
-          const timer = setTimeout(() => {
-            process.stderr.write("eventfleet dev: stop budget exceeded; processes were killed\n");
-            process.exit(1);
-          }, STOP_BUDGET_MS);
-          void stack.stop().then(() => {
-            clearTimeout(timer);
-            out("eventfleet dev: stopped");
-            process.exit(0);
-          });
+          const timer = setTimeout(
+            () => {
+              process.stderr.write("eventfleet dev: stop budget exceeded; processes were killed\n");
+              process.exit(1);
+            },
+            STOP_BUDGET_MS * (cluster ? 3 : 1),
+          );
+          void (cluster?.stop() ?? Promise.resolve())
+            .then(() => stack.stop())
+            .then(() => {
+              clearTimeout(timer);
+              out("eventfleet dev: stopped");
+              process.exit(0);
+            });
         };
         process.on("SIGINT", () => stop("SIGINT"));
         process.on("SIGTERM", () => stop("SIGTERM"));
@@ -113,6 +144,17 @@ export function registerDevCommands(program: Command): void {
           );
         }
         if (stack.roles.length === 0) out("  (no roles started: --emulators-only, or none is built yet)");
+        if (cluster) {
+          out(
+            "local Kubernetes cluster (no node: pods stay Pending; KEDA and the HPA still act on Deployments):",
+          );
+          for (const p of cluster.processes) out(`  ${p.name.padEnd(36)} ${p.where}  (pid ${p.process.pid})`);
+          out(`  kubeconfig                           ${cluster.kubeconfig}`);
+          out(
+            `  try: KUBECONFIG=${cluster.kubeconfig} .tools/bin/helm install eventfleet helm/eventfleet \\`,
+          );
+          out("         -n eventfleet --create-namespace -f deploy/local.yaml   (k8s-tests/README.md)");
+        }
         out("");
         out(`endpoints: ${stack.envFile}  (load them with: set -a; . ${stack.envFile}; set +a)`);
         out(`logs:      ${resolve(options.stateDir, "logs")}`);

@@ -6,10 +6,14 @@ import { join, relative, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const SKIP = new Set(["node_modules", ".git", ".eventfleet", ".tools", "helm", "docs"]);
 
+/** Run by `make k8s-test-live` against a cluster (k8s-tests/live/run.ts), not with the emulator-only tests. */
+const LIVE_TIER = join(root, "k8s-tests/live");
+
 function findTests(dir: string, out: string[]): string[] {
   for (const entry of readdirSync(dir)) {
     if (SKIP.has(entry)) continue;
     const path = join(dir, entry);
+    if (path === LIVE_TIER) continue;
     if (statSync(path).isDirectory()) findTests(path, out);
     else if (entry.endsWith(".test.ts")) out.push(relative(root, path));
   }

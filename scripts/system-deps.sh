@@ -30,10 +30,12 @@ declare -A PROVIDES=(
   [runc]=runc
   [debootstrap]=debootstrap
   [unzip]=unzip
+  [openssl]=openssl
 )
 STACK=(redis-server)
-# promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm.
-TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip)
+# promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm;
+# openssl: the local cluster's certificates (dev/cluster/pki.ts).
+TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip openssl)
 ORDER=("${STACK[@]}")
 [[ $group == all ]] && ORDER+=("${TEST_AND_IMAGE[@]}")
 

@@ -199,7 +199,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- if not (or $v.redis.url $v.existingSecret) -}}
 {{- fail "REDIS_URL: set redis.url, or put REDIS_URL in the Secret named by existingSecret" -}}
 {{- end -}}
-{{- if and $v.keda.enabled (eq $v.keda.aws.identityOwner "workload") -}}
+{{- if and (eq $v.aws.auth "secret") (not $v.existingSecret) -}}
+{{- fail "aws.auth=secret needs existingSecret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the roles and KEDA's SQS triggers read them)" -}}
+{{- end -}}
+{{- if and $v.keda.enabled (eq $v.aws.auth "irsa") (eq $v.keda.aws.identityOwner "workload") -}}
 {{- range $key := list "inventory" "shipment" "notification" -}}
 {{- if and (get $v $key).enabled (not (or (get $v $key).serviceAccount.awsRoleArn $v.aws.roleArn)) -}}
 {{- fail (printf "%s: KEDA scales it with the worker's own IRSA role (keda.aws.identityOwner=workload): set aws.roleArn or %s.serviceAccount.awsRoleArn" $key $key) -}}
@@ -272,6 +275,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- if or $publishes (eq $spec.scaler "sqs") }}
 - name: AWS_REGION
   value: {{ $v.aws.region | quote }}
+{{- with $v.aws.endpointUrl }}
+- name: AWS_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- if $publishes }}
 - name: ORDERS_TOPIC_ARN
