@@ -181,6 +181,110 @@ void describe("auth and rate limiting", () => {
         await api.close();
       }
     });
+
+    const jwtApi = (
+      extra: { subjectClaim?: string; rateLimit?: { perSecond: number; burst: number } } = {},
+    ) =>
+      startInProcessApi({
+        redisUrl: redis.url,
+        auth: {
+          mode: "jwt",
+          jwt: {
+            jwksUrl,
+            issuer: "https://issuer.test",
+            audience: "eventfleet",
+            scopeClaim: "scope",
+            ...(extra.subjectClaim ? { subjectClaim: extra.subjectClaim } : {}),
+          },
+        },
+        ...(extra.rateLimit ? { rateLimit: extra.rateLimit } : {}),
+      });
+
+    /** A token with exactly `claims` (plus iss and aud): no sub or exp unless given. */
+    const bare = (claims: Record<string, unknown>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setIssuer("https://issuer.test")
+        .setAudience("eventfleet")
+        .setIssuedAt()
+        .sign(privateKey);
+    const inFiveMinutes = () => Math.floor(Date.now() / 1000) + 300;
+
+    void test("a token without exp, or without a subject, is refused; the scheme is case-insensitive", async () => {
+      const api = await jwtApi();
+      try {
+        const as = (token: string, scheme = "Bearer") => ({ authorization: `${scheme} ${token}` });
+        const noExp = await bare({ sub: "tenant-a", scope: "orders:write" });
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", as(noExp))).status,
+          401,
+          "no exp: valid for ever",
+        );
+        const noSub = await bare({ exp: inFiveMinutes(), scope: "orders:write" });
+        assert.equal((await status(api, "POST", "/v1/orders", as(noSub))).status, 401, "no sub: nobody");
+        const emptySub = await bare({ sub: "", exp: inFiveMinutes(), scope: "orders:write" });
+        assert.equal((await status(api, "POST", "/v1/orders", as(emptySub))).status, 401, "empty sub");
+        const good = await bare({ sub: "tenant-a", exp: inFiveMinutes(), scope: "orders:write" });
+        for (const scheme of ["Bearer", "bearer", "BEARER"]) {
+          assert.equal((await status(api, "POST", "/v1/orders", as(good, scheme))).status, 202, scheme);
+        }
+      } finally {
+        await api.close();
+      }
+    });
+
+    void test("JWT_SUBJECT_CLAIM names the principal: without that claim a token is refused", async () => {
+      const api = await jwtApi({ subjectClaim: "client_id" });
+      try {
+        const withSub = await bare({ sub: "x", exp: inFiveMinutes(), scope: "orders:write" });
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", { authorization: `Bearer ${withSub}` })).status,
+          401,
+        );
+        const withClientId = await bare({ client_id: "shop-7", exp: inFiveMinutes(), scope: "orders:write" });
+        assert.equal(
+          (await status(api, "POST", "/v1/orders", { authorization: `Bearer ${withClientId}` })).status,
+          202,
+        );
+      } finally {
+        await api.close();
+      }
+    });
+
+    void test("two tenants: the same Idempotency-Key gives each its own order, and each has its own rate-limit bucket", async () => {
+      const api = await jwtApi({ rateLimit: { perSecond: 0.01, burst: 2 } });
+      try {
+        const tenant = async (sub: string) => ({
+          authorization: `Bearer ${await bare({ sub, exp: inFiveMinutes(), scope: "orders:write" })}`,
+        });
+        const place = async (sub: string, key: string) => {
+          const response = await fetch(`${api.url}/v1/orders`, {
+            method: "POST",
+            headers: { ...(await tenant(sub)), "content-type": "application/json", "idempotency-key": key },
+            body: JSON.stringify(validOrder()),
+          });
+          const body = (await response.json()) as { id?: string };
+          return {
+            status: response.status,
+            id: body.id,
+            replayed: response.headers.get("idempotent-replayed"),
+          };
+        };
+        // Subjects and keys that would build the same Redis key if the subject were used as it is.
+        const a = await place("tenant", "b:same-key");
+        const b = await place("tenant:b", "same-key");
+        assert.equal(a.status, 202);
+        assert.equal(b.status, 202);
+        assert.notEqual(b.id, a.id, "tenant B did not get tenant A's order back");
+        assert.equal(b.replayed, null);
+        // Tenant A's second request (its burst is 2) uses A's bucket; A is now limited, B is not.
+        assert.equal((await place("tenant", "other-key")).status, 202);
+        assert.equal((await place("tenant", "third-key")).status, 429, "tenant A is limited");
+        assert.equal((await place("tenant:b", "other-key")).status, 202, "tenant B has its own bucket");
+      } finally {
+        await api.close();
+      }
+    });
   });
 
   void test("a JWKS that cannot be fetched is a 503, not a 401; a bad key setting is a ConfigError naming it", async () => {
@@ -285,6 +389,68 @@ void describe("auth and rate limiting", () => {
       assert.equal((await from(direct, "198.51.100.9")).status, 429);
     } finally {
       await Promise.all([behindProxy.close(), direct.close()]);
+    }
+  });
+  void test("failed authentication, /openapi.json and unknown routes are rate limited per client address", async () => {
+    const apiKeys = JSON.stringify([
+      { name: "shop", sha256: sha256Hex(randomUUID()), scopes: ["orders:write"] },
+    ]);
+    const limited = { perSecond: 0.01, burst: 3 };
+    for (const [what, path, headers, expected] of [
+      ["wrong API keys", "/v1/orders", { "x-api-key": "guess" }, 401],
+      ["the API description", "/openapi.json", {}, 200],
+      ["an unknown route", "/v1/nothing", {}, 404],
+      ["a wrong method", "/openapi.json", {}, 405],
+    ] as const) {
+      const api = await startInProcessApi({
+        redisUrl: redis.url,
+        auth: { mode: "apikey", apiKeys },
+        rateLimit: limited,
+      });
+      try {
+        const method = what === "a wrong method" ? "DELETE" : path === "/v1/orders" ? "POST" : "GET";
+        const statuses: number[] = [];
+        let last;
+        for (let i = 0; i < 5; i++) {
+          last = await status(api, method, path, headers);
+          statuses.push(last.status);
+        }
+        assert.deepEqual(statuses, [expected, expected, expected, 429, 429], what);
+        assert.ok(
+          Number(last?.headers.get("retry-after")) >= 90,
+          `${what}: Retry-After is the real wait (~100 s)`,
+        );
+      } finally {
+        await api.close();
+      }
+    }
+  });
+
+  void test("every answer carries RateLimit-Policy and RateLimit; a 429's Retry-After is the time to the next token", async () => {
+    const key = randomUUID();
+    const apiKeys = JSON.stringify([{ name: "p", sha256: sha256Hex(key), scopes: ["inventory:admin"] }]);
+    const api = await startInProcessApi({
+      redisUrl: redis.url,
+      auth: { mode: "apikey", apiKeys },
+      rateLimit: { perSecond: 0.1, burst: 2 },
+    });
+    try {
+      // A token every 10 s; a slow machine may take a second or two between the requests, hence the ranges.
+      const get = () => status(api, "GET", "/v1/inventory/S1", { "x-api-key": key });
+      const first = await get();
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.get("ratelimit-policy"), '"per-principal";q=2;w=20');
+      assert.match(first.headers.get("ratelimit") ?? "", /^"per-principal";r=1;t=(9|10)$/);
+      const second = await get();
+      assert.match(second.headers.get("ratelimit") ?? "", /^"per-principal";r=0;t=(1[89]|20)$/);
+      const third = await get();
+      assert.equal(third.status, 429);
+      assert.equal(third.headers.get("ratelimit-policy"), '"per-principal";q=2;w=20');
+      assert.match(third.headers.get("ratelimit") ?? "", /^"per-principal";r=0;t=(1[89]|20)$/);
+      const retryAfter = Number(third.headers.get("retry-after"));
+      assert.ok(retryAfter >= 8 && retryAfter <= 10, `Retry-After ${retryAfter}: the time to the next token`);
+    } finally {
+      await api.close();
     }
   });
 });
