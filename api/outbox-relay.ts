@@ -12,7 +12,8 @@ import type { Redis } from "ioredis";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { orderKeys } from "../shared/orders/order-keys.ts";
+import { parseOutboxEntry, type OutboxEntry } from "../shared/orders/outbox-entry.ts";
+import { redisKeys } from "../shared/redis-keys.ts";
 import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
 import { isTransientSdkError } from "../shared/aws-errors.ts";
 
@@ -59,28 +60,7 @@ export interface OutboxRelayOptions {
   stallAfterMs?: number;
 }
 
-interface OutboxEntry {
-  streamId: string;
-  event: string;
-  type: string;
-  traceparent: string;
-  eventId: string;
-}
-
 type StreamEntry = [id: string, fields: string[] | null];
-
-function toEntry([streamId, fields]: StreamEntry): OutboxEntry | { streamId: string; malformed: true } {
-  const map: Record<string, string> = {};
-  for (let i = 0; fields && i + 1 < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
-  if (!map.event || !map.type) return { streamId, malformed: true };
-  return {
-    streamId,
-    event: map.event,
-    type: map.type,
-    traceparent: map.traceparent ?? "",
-    eventId: map.eventId ?? "",
-  };
-}
 
 function relayMetrics(registry: Registry, backlog: () => Promise<void>, stalled: () => boolean) {
   const pending = new Gauge({
@@ -151,7 +131,7 @@ export class OutboxRelay {
       stallAfterMs: 30_000,
       ...options,
     };
-    this.#stream = orderKeys(options.env).outbox;
+    this.#stream = redisKeys(options.env).outbox;
     this.#reader = options.redis.duplicate({ commandTimeout: this.#o.blockMs + 5000 });
     this.#reader.on("error", () => {}); // reconnects by itself; the loop logs the failed reads
     this.#metrics = relayMetrics(
@@ -310,7 +290,7 @@ export class OutboxRelay {
   async #usable(entries: StreamEntry[]): Promise<OutboxEntry[]> {
     const good: OutboxEntry[] = [];
     for (const raw of entries) {
-      const entry = toEntry(raw);
+      const entry = parseOutboxEntry(...raw);
       if ("malformed" in entry) {
         this.#o.logger.error(
           { streamId: entry.streamId },

@@ -2,7 +2,7 @@
 // RateLimit / RateLimit-Policy headers (IETF draft-ietf-httpapi-ratelimit-headers) that describe it.
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { envPrefix } from "../shared/orders/order-keys.ts";
+import { redisKeys } from "../shared/redis-keys.ts";
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -59,7 +59,7 @@ export class RateLimiter {
     if (!this.enabled) return { allowed: true, retryAfterSeconds: 0, headers: {} };
     const command = (this.#redis as unknown as { efRateLimit: BucketCommand }).efRateLimit.bind(this.#redis);
     const [allowed, waitMs, remaining, fullInMs] = await command(
-      `${envPrefix(this.#options.env)}ratelimit:${principal}`,
+      redisKeys(this.#options.env).rateLimit(principal),
       this.#options.perSecond,
       this.#options.burst,
     );

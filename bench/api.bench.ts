@@ -14,7 +14,7 @@ import { validOrder } from "../api/test-support/sample-order.ts";
 import { createSnsClient } from "../shared/aws-clients.ts";
 import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
 import { orderSubject } from "../shared/events/order-events.ts";
-import { orderKeys } from "../shared/orders/order-keys.ts";
+import { redisKeys } from "../shared/redis-keys.ts";
 import { freePort } from "../test/support/ports.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
@@ -213,7 +213,7 @@ async function measure(
     const loadEnded = performance.now();
     const baselineSide = mean(baselineRounds);
     const apiSide = mean(apiRounds);
-    const stream = orderKeys(env.EVENTFLEET_ENV!).outbox;
+    const stream = redisKeys(env.EVENTFLEET_ENV!).outbox;
     await waitFor(async () => (await readOutboxBacklog(redis, stream, RELAY_GROUP)).unacknowledged === 0, {
       timeoutMs: 600_000,
       intervalMs: 100,

@@ -29,6 +29,21 @@ const scenarios: Array<{ name: string; run: () => Promise<ChaosResult> }> = [
       }),
   },
   {
+    name: "saga-crash-points",
+    run: () =>
+      runOrderChaos({
+        orders: Number(process.env.CHAOS_CRASH_ORDERS ?? 400),
+        ratePerSecond: 10,
+        processFaults: 0,
+        redisRestart: false,
+        cancelEvery: 4,
+        stepCrashes: Number(process.env.CHAOS_STEP_CRASHES ?? 8),
+        seed: 20261130,
+        settleTimeoutMs: 300_000,
+        progress: say,
+      }),
+  },
+  {
     name: "devices",
     run: () =>
       runDeviceChaos({

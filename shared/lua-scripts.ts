@@ -1,15 +1,60 @@
-// Atomic Redis state changes live in .lua files beside their module; this defines them once as ioredis commands.
+// Atomic Redis state changes live in .lua files beside their module; this defines them once as ioredis commands,
+// resolving `-- #include <path from the repository root>` lines so that shared Lua pieces are written once.
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
 export type ScriptCommand<R = unknown> = (...args: (string | number)[]) => Promise<R>;
 
+/** The repository root: include paths are written from here (`-- #include shared/orders/lua/stamp.lua`). */
+const ROOT = new URL("../", import.meta.url);
+const INCLUDE = /^--\s*#include\s+(\S+)\s*$/;
+
 const sources = new Map<string, string>();
+
+/**
+ * The script at `url` with every `-- #include path` line replaced by that file (itself expanded), each file at
+ * most once per script, in the order first included: pieces define `local function`s the including text uses.
+ */
+export function expandLuaSource(url: URL, included = new Set<string>(), chain: string[] = []): string {
+  if (chain.includes(url.href)) {
+    throw new Error(
+      `Lua include cycle: ${[...chain, url.href].map(relative).join(" → ")}; remove one include`,
+    );
+  }
+  let text: string;
+  try {
+    text = readFileSync(url, "utf8");
+  } catch (error) {
+    const from = chain.length > 0 ? ` (included from ${relative(chain.at(-1)!)})` : "";
+    throw new Error(
+      `Lua script ${relative(url.href)}${from} cannot be read: ${(error as Error).message}; ` +
+        "include paths are written from the repository root, e.g. -- #include shared/orders/lua/stamp.lua",
+      { cause: error },
+    );
+  }
+  included.add(url.href);
+  return text
+    .split("\n")
+    .map((line) => {
+      const match = INCLUDE.exec(line);
+      if (!match) return line;
+      const target = new URL(match[1]!, ROOT);
+      const inChain = target.href === url.href || chain.includes(target.href);
+      // Already in this script: its functions are defined above. In the chain: a cycle, reported below.
+      if (included.has(target.href) && !inChain) return `-- (${match[1]} is included above)`;
+      return expandLuaSource(target, included, [...chain, url.href]);
+    })
+    .join("\n");
+}
+
+function relative(href: string): string {
+  return href.startsWith(ROOT.href) ? href.slice(ROOT.href.length) : href;
+}
 
 function source(url: URL): string {
   let text = sources.get(url.href);
   if (text === undefined) {
-    text = readFileSync(url, "utf8");
+    text = expandLuaSource(url);
     sources.set(url.href, text);
   }
   return text;

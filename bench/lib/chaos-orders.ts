@@ -7,11 +7,12 @@ import { readOutboxBacklog } from "../../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../../api/outbox-relay.ts";
 import { anyFreePort } from "../../dev/stack/ports.ts";
 import { createSqsClient } from "../../shared/aws-clients.ts";
-import { orderKeys } from "../../shared/orders/order-keys.ts";
+import { redisKeys } from "../../shared/redis-keys.ts";
 import { FINAL_STATUSES, OrderStore, type OrderRecord } from "../../shared/orders/order-store.ts";
+import { Stock } from "../../shared/orders/stock.ts";
 import { TestWebhook } from "../../test/orders/saga-stack.ts";
+import { SagaCrashProxy, type CrashMoment } from "../../test/support/saga-crash-proxy.ts";
 import { createTestEnv } from "../../test/support/stack.ts";
-import { StockReservations } from "../../workers/inventory/stock-reservations.ts";
 import { Shipments } from "../../workers/shipment/shipments.ts";
 import { FaultLog, type ChaosResult, type InvariantResult } from "./chaos-report.ts";
 import { RestartableRedis } from "./restartable-redis.ts";
@@ -28,6 +29,11 @@ export interface OrderChaosOptions {
   redisRestart: boolean;
   /** Every n-th order is cancelled right after it is accepted (0: none). */
   cancelEvery: number;
+  /**
+   * SIGKILLs of the inventory and of the shipment worker each (0: none) at a saga step, alternately right after
+   * the step's script went to Redis and instead of sending it (test/support/saga-crash-proxy.ts).
+   */
+  stepCrashes?: number;
   seed: number;
   /** How long the system may take to settle after the last order, before the invariants are checked anyway. */
   settleTimeoutMs: number;
@@ -111,12 +117,21 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     RATE_LIMIT_PER_SECOND: "0",
     API_PORT: String(apiPort),
   };
+  // The saga workers reach Redis through a proxy that kills them at a step (when asked to).
+  const crashProxies = new Map<string, SagaCrashProxy>();
+  for (const name of (options.stepCrashes ?? 0) > 0 ? ["inventory", "shipment"] : []) {
+    const proxy = new SagaCrashProxy(redis.port);
+    await proxy.up();
+    crashProxies.set(name, proxy);
+  }
+  const workerEnv = (name: string) =>
+    crashProxies.has(name) ? { ...roleEnv, REDIS_URL: crashProxies.get(name)!.url } : roleEnv;
   const api = new RoleRunner({ name: "api", args: ["api", "--relay=off"], env: roleEnv });
   const targets = [
     new RoleRunner({ name: "relay-1", args: ["relay"], env: roleEnv }),
     new RoleRunner({ name: "relay-2", args: ["relay"], env: roleEnv }),
-    new RoleRunner({ name: "inventory", args: ["worker", "inventory"], env: roleEnv }),
-    new RoleRunner({ name: "shipment", args: ["worker", "shipment"], env: roleEnv }),
+    new RoleRunner({ name: "inventory", args: ["worker", "inventory"], env: workerEnv("inventory") }),
+    new RoleRunner({ name: "shipment", args: ["worker", "shipment"], env: workerEnv("shipment") }),
     new RoleRunner({ name: "notification", args: ["worker", "notification"], env: roleEnv }),
   ];
   const roles = [api, ...targets];
@@ -124,7 +139,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
   // Reconnects by itself after the Redis restart; the refused connections meanwhile are expected.
   client.on("error", () => undefined);
   const store = new OrderStore(client, { env: prefix });
-  const reservations = new StockReservations(client, { env: prefix });
+  const reservations = new Stock(client, { env: prefix });
   const shipments = new Shipments(client, { env: prefix });
   const sqs = createSqsClient({ AWS_REGION: env.AWS_REGION!, AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -236,6 +251,54 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         say(`orders: fault ${k + 1}/${options.processFaults}: ${signal} ${target.name}`);
       }),
     );
+    let placingDone = () => undefined as void;
+    const placingFinished = new Promise<void>((resolve) => (placingDone = resolve));
+    counts.stepCrashesNotReached = 0;
+    const stepCrashDriver = Promise.all(
+      [...crashProxies].map(async ([name, proxy]) => {
+        const target = targets.find((t) => t.name === name)!;
+        for (let k = 0; k < (options.stepCrashes ?? 0); k++) {
+          const moment: CrashMoment = k % 2 === 0 ? "after-step" : "before-step";
+          const count = 1 + random.int(4);
+          let faultAt = 0;
+          const crashed = new Promise<boolean>((resolve) =>
+            proxy.arm(count, moment, () => {
+              faultAt = faults.elapsedMs();
+              target.signal("SIGKILL");
+              resolve(true);
+            }),
+          );
+          // Steps come as long as orders do (and a little after, as redeliveries).
+          const fired = await Promise.race([
+            crashed,
+            placingFinished.then(() => delay(10_000)).then(() => false),
+          ]);
+          if (!fired) {
+            proxy.disarm();
+            counts.stepCrashesNotReached! += options.stepCrashes! - k;
+            return;
+          }
+          busy.add(target);
+          const exit = await target.exited;
+          await delay(RESTART_BACKOFF_MS);
+          proxy.resume();
+          await target.start();
+          await target.waitReady();
+          busy.delete(target);
+          const when =
+            moment === "after-step"
+              ? "right after its saga step went to Redis (the step ran; the message was not acknowledged)"
+              : "instead of sending its saga step (the step never ran)";
+          faults.record(
+            "SIGKILL",
+            name,
+            `${when}, step ${count} after arming; exit ${exit.signal ?? exit.code}`,
+            faultAt,
+          );
+          say(`orders: step crash ${k + 1}/${options.stepCrashes}: ${name} ${moment}`);
+        }
+      }),
+    );
     const redisFault = (async () => {
       if (!options.redisRestart) return;
       await delay(Math.max(0, started + windowMs * 0.55 - performance.now()));
@@ -251,7 +314,9 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       placing.push(placeOne(i));
       if (i > 0 && i % 100 === 0) say(`orders: placed ${i}/${options.orders}`);
     }
-    await Promise.all([...placing, faultDriver, redisFault]);
+    await Promise.all(placing);
+    placingDone();
+    await Promise.all([faultDriver, redisFault, stepCrashDriver]);
     say(`orders: all ${placed.length} accepted; waiting for the saga to settle`);
 
     const queues = ["INVENTORY", "SHIPMENT", "NOTIFICATION"].map((q) => env[`${q}_QUEUE_URL`]!);
@@ -266,7 +331,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       const stillOpen = open.filter(
         (p) => !FINAL_STATUSES.includes(records.get(p.orderId)?.status ?? "ACKNOWLEDGED"),
       );
-      const backlog = await readOutboxBacklog(client, orderKeys(prefix).outbox, RELAY_GROUP);
+      const backlog = await readOutboxBacklog(client, redisKeys(prefix).outbox, RELAY_GROUP);
       const depths = await Promise.all(queues.map((q) => queueDepth(sqs, q)));
       const expectedDeliveries = placed.reduce((n, p) => n + (records.get(p.orderId) ? 2 : 0), 0);
       const delivered = new Set(webhook.deliveries.filter((d) => d.answered === 200).map((d) => d.eventId))
@@ -324,12 +389,14 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         );
       if (!expectedReservation.includes(reservation ?? "none"))
         stockViolations.push(`${p.orderId} ${order.status}: reservation ${reservation ?? "none"}`);
-      if (released > 1 || (order.status !== "CANCELLED" && released > 0))
-        stockViolations.push(`${p.orderId} ${order.status}: STOCK_RELEASED ${released} times`);
+      if (released !== (reservation === "released" ? 1 : 0))
+        stockViolations.push(
+          `${p.orderId} ${order.status}: STOCK_RELEASED ${released} times with reservation ${reservation ?? "none"}`,
+        );
       if (order.status === "SHIPPED") hotCommitted += p.hotQuantity;
     }
     check(
-      "stock moved exactly once per reserved order, restored exactly once per cancelled one",
+      "stock moved exactly once per reserved order, restored exactly once (one STOCK_RELEASED) per released one",
       placed.length,
       stockViolations,
     );
@@ -355,11 +422,30 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
           shipmentViolations.push(`${p.orderId} SHIPPED: shipment ${shipment.status ?? "missing"}`);
         if (shippedEntries !== 1)
           shipmentViolations.push(`${p.orderId}: ${shippedEntries} SHIPPED transitions`);
+        const recorded = order.history.find((h) => h.status === "SHIPPED")?.detail?.trackingNumber;
+        if (recorded !== shipment.trackingNumber)
+          shipmentViolations.push(
+            `${p.orderId}: history names ${String(recorded)}, shipment ${shipment.trackingNumber}`,
+          );
       } else if (shipment.status === "shipped" || shipment.status === "created") {
         shipmentViolations.push(`${p.orderId} ${order.status}: shipment ${shipment.status}`);
       }
     }
-    check("one shipment per shipped order, none for the others", placed.length, shipmentViolations);
+    check(
+      "one shipment per shipped order (the one its history names), none for the others",
+      placed.length,
+      shipmentViolations,
+    );
+    if (crashProxies.size > 0) {
+      const planned = crashProxies.size * options.stepCrashes!;
+      check(
+        "every planned saga-step crash happened",
+        planned,
+        counts.stepCrashesNotReached > 0
+          ? [`${counts.stepCrashesNotReached} of ${planned} never reached`]
+          : [],
+      );
+    }
 
     const notificationViolations: string[] = [];
     let redeliveries = 0;
@@ -390,7 +476,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       badSignatures > 0 ? [`${badSignatures} deliveries with a bad signature`] : [],
     );
 
-    const backlog = await readOutboxBacklog(client, orderKeys(prefix).outbox, RELAY_GROUP);
+    const backlog = await readOutboxBacklog(client, redisKeys(prefix).outbox, RELAY_GROUP);
     check(
       "nothing stuck in the outbox",
       1,
@@ -445,13 +531,14 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       roleRestarts: targets.reduce((n, t) => n + t.starts - 1, 0),
     });
     return {
-      scenario: "Orders",
+      scenario: crashProxies.size > 0 ? "Orders: saga-step crash points" : "Orders",
       parameters: {
         orders: options.orders,
         ratePerSecond: options.ratePerSecond,
         processFaults: options.processFaults,
         redisRestart: options.redisRestart,
         cancelEvery: options.cancelEvery,
+        stepCrashes: options.stepCrashes ?? 0,
         seed: options.seed,
       },
       durationMs: performance.now() - runStarted,
@@ -464,6 +551,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     await webhook.stop();
     client.disconnect();
     sqs.destroy();
+    await Promise.all([...crashProxies.values()].map((proxy) => proxy.close()));
     await redis.stop();
   }
 }

@@ -6,7 +6,7 @@ import { startLocalRedis, type LocalRedis } from "../../api/test-support/local-r
 import { newCloudEvent, newTraceparent } from "../events/cloudevent.ts";
 import { orderPlacedEvent, orderSubject, type OrderPlacedData } from "../events/order-events.ts";
 import { OrderStore } from "./order-store.ts";
-import { stockKey } from "./stock-keys.ts";
+import { redisKeys } from "../redis-keys.ts";
 
 function placed(): OrderPlacedData {
   return {
@@ -197,7 +197,7 @@ void describe("OrderStore against a real Redis", () => {
 
   void test("stock is a hash per SKU with available and reserved; setAvailable keeps reserved", async () => {
     assert.deepEqual(await store.getStock("NEW"), { sku: "NEW", available: 0, reserved: 0 });
-    await redis.hset(stockKey(env, "S1"), "reserved", 3);
+    await redis.hset(redisKeys(env).stock("S1"), "reserved", 3);
     assert.deepEqual(await store.setAvailable("S1", 10), { sku: "S1", available: 10, reserved: 3 });
     assert.deepEqual(await store.getStock("S1"), { sku: "S1", available: 10, reserved: 3 });
   });

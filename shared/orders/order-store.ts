@@ -1,7 +1,8 @@
-// The order store in Redis: orders with status, version and history, the outbox stream, and stock per SKU.
+// The order store in Redis: orders with status, version and history, and the outbox stream.
 //
 // Every state change is one Lua script (this folder's *.lua), so an order and the events announcing it are
 // written together or not at all; the relay (api/outbox-relay.ts) is the one way those events reach SNS.
+// The workers' saga steps, which move stock and shipments with the order, are saga-steps.ts; stock is stock.ts.
 //
 // Usage (API and workers alike):
 //   const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
@@ -16,10 +17,15 @@
 //   await store.appendToOutbox([event]);                             // an event with no order change
 import type { Redis } from "ioredis";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
-import type { CloudEventEnvelope } from "../events/cloudevent.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
-import { orderKeys, type OrderKeys } from "./order-keys.ts";
-import { STOCK_FIELDS, stockKey } from "./stock-keys.ts";
+import { redisKeys, type RedisKeys } from "../redis-keys.ts";
+import { historyEntryJson, type HistoryInput, type OrderHistoryEntry } from "./order-history.ts";
+import { outboxEventArgs, unversionedOutboxEventArgs, type OutboxEvent } from "./outbox-entry.ts";
+import { Stock, type StockLevel } from "./stock.ts";
+
+export type { HistoryInput, OrderHistoryEntry } from "./order-history.ts";
+export type { OutboxEvent } from "./outbox-entry.ts";
+export type { StockLevel } from "./stock.ts";
 
 /**
  * Where each status may come from: status only moves forward (ARCHITECTURE.md §1). A transition's
@@ -36,30 +42,6 @@ export const FORWARD_FROM: Readonly<Record<OrderStatus, readonly OrderStatus[]>>
 /** Statuses after which nothing changes any more. */
 export const FINAL_STATUSES: readonly OrderStatus[] = ["REJECTED", "SHIPPED", "CANCELLED"];
 
-/** One line of an order's history: what happened, when, and the order's version after it. */
-export interface OrderHistoryEntry {
-  /** The status the order moved to, or a stage without a status change such as `NOTIFIED`. */
-  stage: string;
-  /** ISO 8601 time of the stage. */
-  at: string;
-  /** Set on entries written by a status change. */
-  status?: OrderStatus;
-  /** The order's version after this entry (stamped in by the store). */
-  version: number;
-  /** The CloudEvent that caused or announced this stage, when there is one. */
-  eventId?: string;
-  /** Small, non-secret facts about the stage (carrier, missing SKUs, webhook status, reason...). */
-  detail?: Record<string, unknown>;
-}
-
-/** What a caller gives for a history entry; `at` defaults to now, `version` is stamped in by the store. */
-export interface HistoryInput {
-  stage?: string;
-  at?: Date | string;
-  eventId?: string;
-  detail?: Record<string, unknown>;
-}
-
 /** An order as stored: the placed order's data plus its state. */
 export interface OrderRecord extends OrderPlacedData {
   /** The principal that placed the order (the API's caller), when it was recorded. */
@@ -69,9 +51,6 @@ export interface OrderRecord extends OrderPlacedData {
   updatedAt: string;
   history: OrderHistoryEntry[];
 }
-
-/** A CloudEvent to append to the outbox; its JSON is published unchanged as the SNS message. */
-export type OutboxEvent = CloudEventEnvelope;
 
 export interface CreateOrderInput {
   /** The order's data, exactly as the `order.placed` event carries it. */
@@ -115,12 +94,6 @@ export type TransitionResult =
 export type AppendHistoryResult =
   { applied: true; order: OrderRecord } | { applied: false; reason: "not_found"; order: undefined };
 
-export interface StockLevel {
-  sku: string;
-  available: number;
-  reserved: number;
-}
-
 export interface OrderStoreOptions {
   /** EVENTFLEET_ENV: the key prefix `ef:<env>:`. */
   env: string;
@@ -132,34 +105,6 @@ const SCRIPTS = {
   efOrderAppendHistory: "order-append-history.lua",
   efOutboxAppend: "outbox-append.lua",
 } as const;
-
-/** Outbox stream entry fields: the relay publishes `event` with SNS attributes `type` and `traceparent`. */
-function outboxArgs(event: OutboxEvent): string[] {
-  return [JSON.stringify(event), event.type, event.traceparent ?? "", event.id];
-}
-
-/** Same as outboxArgs plus whether the script stamps the order version into the event. */
-function versionedOutboxArgs(event: OutboxEvent): string[] {
-  return [...outboxArgs(event), event.orderversion === undefined ? "1" : "0"];
-}
-
-function historyJson(
-  input: HistoryInput,
-  fallbackStage: string,
-  status?: OrderStatus,
-  version?: number,
-): string {
-  const at = input.at instanceof Date ? input.at.toISOString() : (input.at ?? new Date().toISOString());
-  // Without `version` here, the script appends it as the last field (so the object is never empty).
-  return JSON.stringify({
-    stage: input.stage ?? fallbackStage,
-    at,
-    ...(status ? { status } : {}),
-    ...(input.eventId ? { eventId: input.eventId } : {}),
-    ...(input.detail ? { detail: input.detail } : {}),
-    ...(version !== undefined ? { version } : {}),
-  });
-}
 
 function pairsToObject(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -183,15 +128,15 @@ function toRecord(hash: Record<string, string>, history: readonly string[]): Ord
 
 /** The order store. One per process (it defines its scripts on the Redis client it is given). */
 export class OrderStore {
-  readonly keys: OrderKeys;
+  readonly keys: RedisKeys;
   readonly #redis: Redis;
-  readonly #env: string;
+  readonly #stock: Stock;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
 
   constructor(redis: Redis, options: OrderStoreOptions) {
     this.#redis = redis;
-    this.#env = options.env;
-    this.keys = orderKeys(options.env);
+    this.keys = redisKeys(options.env);
+    this.#stock = new Stock(redis, options);
     this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
   }
 
@@ -209,8 +154,8 @@ export class OrderStore {
       ...keys,
       JSON.stringify(order),
       order.placedAt,
-      historyJson({ at: order.placedAt, eventId: event.id }, "ACKNOWLEDGED", "ACKNOWLEDGED", 1),
-      ...outboxArgs(event),
+      historyEntryJson({ at: order.placedAt, eventId: event.id }, "ACKNOWLEDGED", "ACKNOWLEDGED", 1),
+      ...unversionedOutboxEventArgs(event),
       idempotency?.fingerprint ?? "",
       idempotency?.response ?? "",
       idempotency?.ttlSeconds ?? 0,
@@ -278,10 +223,10 @@ export class OrderStore {
       allowed.length > 0 ? allowed.join(",") : "-",
       input.to,
       input.expectedVersion ?? "",
-      historyJson(input.history ?? {}, input.to, input.to),
+      historyEntryJson(input.history ?? {}, input.to, input.to),
       new Date().toISOString(),
       events.length,
-      ...events.flatMap(versionedOutboxArgs),
+      ...events.flatMap((event) => outboxEventArgs(event)),
     )) as [string, unknown, string[]];
     const [outcome, hash, history] = reply;
     if (outcome === "not_found") return { applied: false, reason: "not_found", order: undefined };
@@ -305,9 +250,9 @@ export class OrderStore {
       this.keys.order(orderId),
       this.keys.history(orderId),
       this.keys.outbox,
-      historyJson(entry, entry.stage),
+      historyEntryJson(entry, entry.stage),
       events.length,
-      ...events.flatMap(versionedOutboxArgs),
+      ...events.flatMap((event) => outboxEventArgs(event)),
     )) as [string, unknown, string[]];
     const order = reply[0] === "applied" ? toRecord(pairsToObject(reply[1]), reply[2]) : undefined;
     return order ? { applied: true, order } : { applied: false, reason: "not_found", order: undefined };
@@ -320,30 +265,17 @@ export class OrderStore {
       1,
       this.keys.outbox,
       events.length,
-      ...events.flatMap(outboxArgs),
+      ...events.flatMap(unversionedOutboxEventArgs),
     )) as string[];
   }
 
-  /** Stock of a SKU; an unknown SKU has 0 available and 0 reserved. */
-  async getStock(sku: string): Promise<StockLevel> {
-    const [available, reserved] = await this.#redis.hmget(
-      stockKey(this.#env, sku),
-      STOCK_FIELDS.available,
-      STOCK_FIELDS.reserved,
-    );
-    return { sku, available: Number(available ?? 0), reserved: Number(reserved ?? 0) };
+  /** Stock of a SKU (shared/orders/stock.ts); an unknown SKU has 0 available and 0 reserved. */
+  getStock(sku: string): Promise<StockLevel> {
+    return this.#stock.get(sku);
   }
 
   /** Sets the units available for reservation; reservations already held stay as they are. */
-  async setAvailable(sku: string, available: number): Promise<StockLevel> {
-    const key = stockKey(this.#env, sku);
-    const [, fields] = (await this.#redis
-      .multi()
-      .hset(key, STOCK_FIELDS.available, available)
-      .hmget(key, STOCK_FIELDS.available, STOCK_FIELDS.reserved)
-      .exec()) as [[Error | null, unknown], [Error | null, (string | null)[]]];
-    if (fields[0]) throw fields[0];
-    const [a, r] = fields[1];
-    return { sku, available: Number(a ?? 0), reserved: Number(r ?? 0) };
+  setAvailable(sku: string, available: number): Promise<StockLevel> {
+    return this.#stock.setAvailable(sku, available);
   }
 }

@@ -3,16 +3,15 @@
 -- KEYS[1] order hash, KEYS[2] history list, KEYS[3] outbox stream
 -- ARGV[1] allowed from-statuses joined by ',', ARGV[2] new status, ARGV[3] expected version ("" = any),
 -- ARGV[4] history entry JSON (the new version is stamped in), ARGV[5] updatedAt,
--- ARGV[6] n events, then per event 5 values: JSON, type, traceparent, event id, "1" to stamp orderversion
+-- ARGV[6] n events, then 5 values per event (see outbox-events.lua)
 -- Returns {outcome, HGETALL of the order, history entries}; outcome applied|not_found|wrong_state|stale_version
-local function stamp(json, field, value)
-  return string.sub(json, 1, -2) .. ',"' .. field .. '":' .. value .. '}'
-end
+-- #include shared/orders/lua/order-move.lua
+local keys = {order = KEYS[1], history = KEYS[2], outbox = KEYS[3]}
 local function result(outcome)
-  return {outcome, redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}
+  return {outcome, redis.call('HGETALL', keys.order), redis.call('LRANGE', keys.history, 0, -1)}
 end
 
-local status = redis.call('HGET', KEYS[1], 'status')
+local status = redis.call('HGET', keys.order, 'status')
 if not status then
   return {'not_found', {}, {}}
 end
@@ -23,19 +22,8 @@ end
 if not allowed then
   return result('wrong_state')
 end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version'))
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(redis.call('HGET', keys.order, 'version')) then
   return result('stale_version')
 end
-local next = version + 1
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'version', next, 'updatedAt', ARGV[5])
-redis.call('RPUSH', KEYS[2], stamp(ARGV[4], 'version', next))
-local n = tonumber(ARGV[6])
-for i = 0, n - 1 do
-  local base = 7 + i * 5
-  local event = ARGV[base]
-  if ARGV[base + 4] == '1' then event = stamp(event, 'orderversion', next) end
-  redis.call('XADD', KEYS[3], '*', 'event', event, 'type', ARGV[base + 1], 'traceparent', ARGV[base + 2],
-    'eventId', ARGV[base + 3])
-end
+moveOrder(keys, ARGV[2], ARGV[4], ARGV[5], readEvents(7, tonumber(ARGV[6])))
 return result('applied')

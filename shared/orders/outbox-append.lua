@@ -1,12 +1,6 @@
--- Appends CloudEvents to the outbox stream.
+-- Appends CloudEvents to the outbox stream (no order change).
 -- KEYS[1] outbox stream
--- ARGV: n, then per event 4 values: event JSON, type, traceparent ("" when none), event id
+-- ARGV[1] n, then 5 values per event (see outbox-events.lua; the stamp flag is "0")
 -- Returns the stream entry ids.
-local n = tonumber(ARGV[1])
-local ids = {}
-for i = 0, n - 1 do
-  local base = 2 + i * 4
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*',
-    'event', ARGV[base], 'type', ARGV[base + 1], 'traceparent', ARGV[base + 2], 'eventId', ARGV[base + 3])
-end
-return ids
+-- #include shared/orders/lua/outbox-events.lua
+return appendEvents(KEYS[1], readEvents(2, tonumber(ARGV[1])), nil)

@@ -8,18 +8,21 @@ import { handlerContext } from "../../test/orders/handler-context.ts";
 import { cancelledEvent, placedEvent } from "../../test/orders/order-event-fixtures.ts";
 import { getStack } from "../../test/support/stack.ts";
 import { createInventoryHandler } from "./inventory-handler.ts";
-import { StockReservations } from "./stock-reservations.ts";
+import { SagaSteps } from "../../shared/orders/saga-steps.ts";
+import { Stock } from "../../shared/orders/stock.ts";
 
 let redis: Redis;
 let store: OrderStore;
-let reservations: StockReservations;
+let reservations: Stock;
+let steps: SagaSteps;
 
 before(async () => {
   const { env } = await getStack();
   redis = new Redis(env.REDIS_URL!);
   const name = `t${randomUUID().slice(0, 8)}`;
   store = new OrderStore(redis, { env: name });
-  reservations = new StockReservations(redis, { env: name });
+  reservations = new Stock(redis, { env: name });
+  steps = new SagaSteps(redis, { env: name });
 });
 
 after(() => redis.disconnect());
@@ -93,7 +96,7 @@ describe("StockReservations", () => {
 });
 
 describe("inventory handler", () => {
-  const handle = () => createInventoryHandler({ store, reservations });
+  const handle = () => createInventoryHandler({ store, steps });
 
   async function created(quantity: number, stock: number) {
     const a = sku();
@@ -153,24 +156,24 @@ describe("inventory handler", () => {
   test("a cancel racing the reservation: the write is refused and the units go back at once", async () => {
     const { event, sku: a, orderId } = await created(2, 2);
     let raced = false;
-    // The API cancels the order between the handler's read and its write.
-    const racing = new Proxy(store, {
+    // The API cancels the order just before the handler's step runs.
+    const racing = new Proxy(steps, {
       get(target, property, receiver) {
-        if (property !== "transition") {
+        if (property !== "reserve") {
           const value = Reflect.get(target, property, receiver) as unknown;
-          // Methods use private fields: call them on the real store.
+          // Methods use private fields: call them on the real steps.
           return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         }
-        return async (...args: Parameters<OrderStore["transition"]>) => {
+        return async (...args: Parameters<SagaSteps["reserve"]>) => {
           if (!raced) {
             raced = true;
-            await target.transition(orderId, { allowedFrom: ["ACKNOWLEDGED"], to: "CANCELLED" });
+            await store.transition(orderId, { allowedFrom: ["ACKNOWLEDGED"], to: "CANCELLED" });
           }
-          return target.transition(...args);
+          return target.reserve(...args);
         };
       },
     });
-    const racingHandler = createInventoryHandler({ store: racing, reservations });
+    const racingHandler = createInventoryHandler({ store, steps: racing });
     await racingHandler(event, handlerContext());
     assert.equal(raced, true);
     assert.equal((await store.getOrder(orderId))?.status, "CANCELLED");

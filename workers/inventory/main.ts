@@ -1,8 +1,8 @@
 // `eventfleet worker inventory`: reserves stock for placed orders and releases it for cancelled ones.
 import { runRole } from "../../shared/role-process.ts";
+import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
 import { INVENTORY_EVENTS, createInventoryHandler } from "./inventory-handler.ts";
-import { StockReservations } from "./stock-reservations.ts";
 
 export const inventoryEnv = { ...sqsWorkerEnv, ...workerQueueEnv("inventory") };
 
@@ -19,7 +19,7 @@ export function main(): Promise<void> {
         createHandler: ({ store, redis }) => ({
           handle: createInventoryHandler({
             store,
-            reservations: new StockReservations(redis, { env: context.config.EVENTFLEET_ENV }),
+            steps: new SagaSteps(redis, { env: context.config.EVENTFLEET_ENV }),
           }),
         }),
       }),

@@ -5,11 +5,11 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
-import { envPrefix } from "../../shared/orders/order-keys.ts";
+import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 
 export class DeliveryLease {
   readonly #redis: Redis;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
   readonly ttlMs: number;
   readonly #release: ScriptCommand<number>;
 
@@ -19,7 +19,7 @@ export class DeliveryLease {
    */
   constructor(redis: Redis, options: { env: string; ttlMs: number }) {
     this.#redis = redis;
-    this.#prefix = `${envPrefix(options.env)}notify-lease:`;
+    this.#keys = redisKeys(options.env);
     this.ttlMs = options.ttlMs;
     this.#release = (
       defineLuaScripts(redis, import.meta.url, { leaseRelease: "./lease-release.lua" }) as {
@@ -29,7 +29,7 @@ export class DeliveryLease {
   }
 
   key(eventId: string): string {
-    return this.#prefix + eventId;
+    return this.#keys.notifyLease(eventId);
   }
 
   /** A token when the lease was free (now ours for ttlMs), undefined when someone else holds it. */

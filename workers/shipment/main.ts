@@ -1,9 +1,8 @@
 // `eventfleet worker shipment`: ships orders whose stock is reserved, unless they were cancelled first.
 import { runRole } from "../../shared/role-process.ts";
-import { StockReservations } from "../inventory/stock-reservations.ts";
+import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
 import { SHIPMENT_EVENTS, createShipmentHandler } from "./shipment-handler.ts";
-import { Shipments } from "./shipments.ts";
 
 export const shipmentEnv = { ...sqsWorkerEnv, ...workerQueueEnv("shipment") };
 
@@ -20,8 +19,7 @@ export function main(): Promise<void> {
         createHandler: ({ store, redis }) => ({
           handle: createShipmentHandler({
             store,
-            shipments: new Shipments(redis, { env: context.config.EVENTFLEET_ENV }),
-            reservations: new StockReservations(redis, { env: context.config.EVENTFLEET_ENV }),
+            steps: new SagaSteps(redis, { env: context.config.EVENTFLEET_ENV }),
           }),
         }),
       }),

@@ -6,17 +6,17 @@ import { Redis } from "ioredis";
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import { orderSubject } from "../../shared/events/order-events.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
+import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { handlerContext } from "../../test/orders/handler-context.ts";
 import { cancelledEvent, placedEvent } from "../../test/orders/order-event-fixtures.ts";
 import { getStack } from "../../test/support/stack.ts";
 import { createInventoryHandler } from "../inventory/inventory-handler.ts";
-import { StockReservations } from "../inventory/stock-reservations.ts";
 import { createShipmentHandler } from "./shipment-handler.ts";
 import { Shipments } from "./shipments.ts";
 
 let redis: Redis;
 let store: OrderStore;
-let reservations: StockReservations;
+let steps: SagaSteps;
 let shipments: Shipments;
 
 before(async () => {
@@ -24,7 +24,7 @@ before(async () => {
   redis = new Redis(env.REDIS_URL!);
   const name = `t${randomUUID().slice(0, 8)}`;
   store = new OrderStore(redis, { env: name });
-  reservations = new StockReservations(redis, { env: name });
+  steps = new SagaSteps(redis, { env: name });
   shipments = new Shipments(redis, { env: name });
 });
 
@@ -36,7 +36,7 @@ async function reservedOrder() {
   await store.setAvailable(sku, 3);
   const placed = placedEvent({ items: [{ sku, quantity: 2, unitPriceCents: 1 }], totalCents: 2 });
   await store.createOrder({ order: placed.data, event: placed });
-  await createInventoryHandler({ store, reservations })(placed, handlerContext());
+  await createInventoryHandler({ store, steps })(placed, handlerContext());
   const orderId = placed.data.orderId;
   const reserved = newCloudEvent({
     type: "inventory.reserved",
@@ -47,7 +47,7 @@ async function reservedOrder() {
   return { orderId, sku, reserved };
 }
 
-const handle = () => createShipmentHandler({ store, shipments, reservations });
+const handle = () => createShipmentHandler({ store, steps });
 
 test("inventory.reserved ships once: one shipment, SHIPPED with order.shipped, stock taken out once", async () => {
   const { orderId, sku, reserved } = await reservedOrder();

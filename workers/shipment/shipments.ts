@@ -1,17 +1,12 @@
-// One shipment per order (carrier, tracking number) in Redis; created and cancelled by Lua scripts.
+// One shipment per order (carrier, tracking number): chosen here, written by the ship step (shared/orders/saga-ship.lua).
 import { randomInt, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
-import { envPrefix } from "../../shared/orders/order-keys.ts";
+import type { ShipmentDetail } from "../../shared/orders/saga-steps.ts";
+import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 
-export interface Shipment {
+export interface Shipment extends ShipmentDetail {
   status: "created" | "cancelled" | "shipped";
-  shipmentId: string;
-  carrier: string;
-  trackingNumber: string;
 }
-
-const SCRIPTS = { efShipmentCreate: "shipment-create.lua", efShipmentCancel: "shipment-cancel.lua" } as const;
 
 /** Carrier by destination: a stand-in for a real carrier choice. */
 export function carrierFor(country: string): string {
@@ -23,43 +18,24 @@ function trackingNumber(carrier: string): string {
   return `${carrier === "UPS" ? "1Z" : "JJD"}${digits}`;
 }
 
+/** A new shipment to a country; the ship step keeps the one an earlier attempt recorded instead, if any. */
+export function newShipment(country: string): ShipmentDetail {
+  const carrier = carrierFor(country);
+  return { shipmentId: randomUUID(), carrier, trackingNumber: trackingNumber(carrier) };
+}
+
+/** Reads shipments (tests, chaos invariants, operators). */
 export class Shipments {
   readonly #redis: Redis;
-  readonly #env: string;
-  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
+  readonly #keys: RedisKeys;
 
   constructor(redis: Redis, options: { env: string }) {
     this.#redis = redis;
-    this.#env = options.env;
-    this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
+    this.#keys = redisKeys(options.env);
   }
 
   key(orderId: string): string {
-    return `${envPrefix(this.#env)}shipment:${orderId}`;
-  }
-
-  /** The order's shipment: created now, or the one an earlier delivery created, or a cancel's tombstone. */
-  async create(orderId: string, country: string): Promise<Shipment | { status: "cancelled" }> {
-    const carrier = carrierFor(country);
-    const [status, shipmentId, storedCarrier, tracking] = (await this.#scripts.efShipmentCreate(
-      1,
-      this.key(orderId),
-      randomUUID(),
-      carrier,
-      trackingNumber(carrier),
-      new Date().toISOString(),
-    )) as [Shipment["status"], string | null, string | null, string | null];
-    if (!shipmentId || !storedCarrier || !tracking) return { status: "cancelled" };
-    return { status, shipmentId, carrier: storedCarrier, trackingNumber: tracking };
-  }
-
-  async markShipped(orderId: string): Promise<void> {
-    await this.#redis.hset(this.key(orderId), "status", "shipped", "shippedAt", new Date().toISOString());
-  }
-
-  /** Returns the status before: "" when there was no shipment (a tombstone now blocks one). */
-  async cancel(orderId: string): Promise<string> {
-    return (await this.#scripts.efShipmentCancel(1, this.key(orderId), new Date().toISOString())) as string;
+    return this.#keys.shipment(orderId);
   }
 
   async get(orderId: string): Promise<Record<string, string>> {

@@ -1,6 +1,7 @@
 // Per-worker "this event was handled" markers in Redis, so a redelivered duplicate is acknowledged, not redone.
 import type { Redis } from "ioredis";
 import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
+import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 import { TickBatcher } from "../../shared/tick-batcher.ts";
 
 /**
@@ -9,12 +10,14 @@ import { TickBatcher } from "../../shared/tick-batcher.ts";
  * Several keys per command assume one Redis node (not Redis Cluster), like the order scripts.
  */
 export class ProcessedMarkers {
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
+  readonly #worker: string;
   readonly #lookups: TickBatcher<string, boolean>;
   readonly #writes: TickBatcher<string, undefined>;
 
   constructor(redis: Redis, options: { env: string; worker: string; ttlSeconds: number }) {
-    this.#prefix = `ef:${options.env}:processed:${options.worker}:`;
+    this.#keys = redisKeys(options.env);
+    this.#worker = options.worker;
     const { markProcessed } = defineLuaScripts(redis, import.meta.url, {
       markProcessed: "./mark-processed.lua",
     }) as { markProcessed: ScriptCommand<number> };
@@ -32,7 +35,7 @@ export class ProcessedMarkers {
   }
 
   key(eventId: string): string {
-    return this.#prefix + eventId;
+    return this.#keys.processed(this.#worker, eventId);
   }
 
   async isProcessed(eventId: string): Promise<boolean> {

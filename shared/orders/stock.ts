@@ -1,8 +1,11 @@
-// Stock reservations per order: reserve all lines or none, release on cancel, commit on shipping; each one Lua script.
+// Stock, in one place: units per SKU (hash `available`, `reserved`) and each order's reservation of them.
+//
+// The API sets `available` (PUT /v1/inventory/{sku}) and leaves `reserved` alone; units move between the two
+// fields only in Lua (lua/stock-moves.lua), inside the saga steps (saga-steps.ts) or the single-order moves here.
+// A missing hash or field counts as 0.
 import type { Redis } from "ioredis";
-import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
-import { envPrefix } from "../../shared/orders/order-keys.ts";
-import { stockKey } from "../../shared/orders/stock-keys.ts";
+import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
+import { redisKeys, type RedisKeys } from "../redis-keys.ts";
 
 export interface StockLine {
   sku: string;
@@ -15,6 +18,12 @@ export interface MissingLine {
   available: number;
 }
 
+export interface StockLevel {
+  sku: string;
+  available: number;
+  reserved: number;
+}
+
 /** Reservation status of an order; `cancelled` is the tombstone of a cancel that came before any reservation. */
 export type ReservationStatus = "reserved" | "rejected" | "released" | "cancelled" | "shipped";
 
@@ -23,8 +32,10 @@ export type ReserveResult =
   | { status: "rejected"; missing: MissingLine[] }
   | { status: "released" | "cancelled" | "shipped" };
 
+export const STOCK_FIELDS = { available: "available", reserved: "reserved" } as const;
+
 const SCRIPTS = {
-  efStockReserve: "stock-reservation.lua",
+  efStockReserve: "stock-reserve.lua",
   efStockRelease: "stock-release.lua",
   efStockCommit: "stock-commit.lua",
 } as const;
@@ -38,19 +49,39 @@ export function linesPerSku(items: readonly StockLine[]): StockLine[] {
     .map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-export class StockReservations {
+/** Stock levels and single-order reservations. One per Redis client (it defines its scripts on it). */
+export class Stock {
   readonly #redis: Redis;
-  readonly #env: string;
+  readonly #keys: RedisKeys;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<[string, string]>>;
 
   constructor(redis: Redis, options: { env: string }) {
     this.#redis = redis;
-    this.#env = options.env;
+    this.#keys = redisKeys(options.env);
     this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, [string, string]>(redis, import.meta.url, SCRIPTS);
   }
 
-  reservationKey(orderId: string): string {
-    return `${envPrefix(this.#env)}reservation:${orderId}`;
+  /** Stock of a SKU; an unknown SKU has 0 available and 0 reserved. */
+  async get(sku: string): Promise<StockLevel> {
+    const [available, reserved] = await this.#redis.hmget(
+      this.#keys.stock(sku),
+      STOCK_FIELDS.available,
+      STOCK_FIELDS.reserved,
+    );
+    return { sku, available: Number(available ?? 0), reserved: Number(reserved ?? 0) };
+  }
+
+  /** Sets the units available for reservation; reservations already held stay as they are. */
+  async setAvailable(sku: string, available: number): Promise<StockLevel> {
+    const key = this.#keys.stock(sku);
+    const [, fields] = (await this.#redis
+      .multi()
+      .hset(key, STOCK_FIELDS.available, available)
+      .hmget(key, STOCK_FIELDS.available, STOCK_FIELDS.reserved)
+      .exec()) as [[Error | null, unknown], [Error | null, (string | null)[]]];
+    if (fields[0]) throw fields[0];
+    const [a, r] = fields[1];
+    return { sku, available: Number(a ?? 0), reserved: Number(r ?? 0) };
   }
 
   /** All lines or none; calling it again for the same order returns the first outcome and changes nothing. */
@@ -58,8 +89,8 @@ export class StockReservations {
     const lines = linesPerSku(items);
     const [status, detail] = await this.#scripts.efStockReserve(
       lines.length + 1,
-      this.reservationKey(orderId),
-      ...lines.map((l) => stockKey(this.#env, l.sku)),
+      this.#keys.reservation(orderId),
+      ...lines.map((l) => this.#keys.stock(l.sku)),
       lines.length,
       ...lines.flatMap((l) => [l.sku, l.quantity]),
       new Date().toISOString(),
@@ -74,32 +105,29 @@ export class StockReservations {
     orderId: string,
     items: readonly StockLine[],
   ): Promise<"released" | "tombstoned" | "unchanged"> {
-    const skus = linesPerSku(items).map((l) => l.sku);
-    const [outcome] = await this.#scripts.efStockRelease(
-      skus.length + 1,
-      this.reservationKey(orderId),
-      ...skus.map((sku) => stockKey(this.#env, sku)),
-      ...skus,
-      new Date().toISOString(),
-    );
+    const [outcome] = await this.#scripts.efStockRelease(...this.#settleArgs(orderId, items));
     return outcome as "released" | "tombstoned" | "unchanged";
   }
 
   /** After shipping: the reserved units leave stock for good, exactly once. */
   async commit(orderId: string, items: readonly StockLine[]): Promise<"committed" | "unchanged"> {
-    const skus = linesPerSku(items).map((l) => l.sku);
-    const [outcome] = await this.#scripts.efStockCommit(
-      skus.length + 1,
-      this.reservationKey(orderId),
-      ...skus.map((sku) => stockKey(this.#env, sku)),
-      ...skus,
-      new Date().toISOString(),
-    );
+    const [outcome] = await this.#scripts.efStockCommit(...this.#settleArgs(orderId, items));
     return outcome as "committed" | "unchanged";
   }
 
   async status(orderId: string): Promise<ReservationStatus | undefined> {
-    return ((await this.#redis.hget(this.reservationKey(orderId), "status")) ?? undefined) as
+    return ((await this.#redis.hget(this.#keys.reservation(orderId), "status")) ?? undefined) as
       ReservationStatus | undefined;
+  }
+
+  #settleArgs(orderId: string, items: readonly StockLine[]): (string | number)[] {
+    const skus = linesPerSku(items).map((l) => l.sku);
+    return [
+      skus.length + 1,
+      this.#keys.reservation(orderId),
+      ...skus.map((sku) => this.#keys.stock(sku)),
+      ...skus,
+      new Date().toISOString(),
+    ];
   }
 }
