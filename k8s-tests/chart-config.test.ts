@@ -37,6 +37,13 @@ const specOf = (role: string): EnvSpec => {
 
 /** What the process started with these arguments reads: its role's variables and every process's. */
 function specFor(args: string[]): { role: string; spec: EnvSpec } {
+  if (args.length === 0) {
+    // The operator's toolbox: what `eventfleet dlq` and `eventfleet deadletter` read.
+    const workers = ["inventory", "shipment", "notification", "device-ingest"].map((w) =>
+      specOf(`worker ${w}`),
+    );
+    return { role: "operator", spec: Object.assign({}, processEnv, ...workers) as EnvSpec };
+  }
   if (args[0] === "api") {
     const relay = args.includes("--relay=on") ? specOf("relay") : {};
     return { role: "api", spec: { ...processEnv, ...specOf("api"), ...relay } };
@@ -103,7 +110,7 @@ void describe("chart ↔ configuration", { skip }, () => {
       await template(undefined, REQUIRED_ONLY, ["--set-string", "aws.accountId=123456789012"]),
     );
     const roles = rolesOf(objects);
-    assert.equal(roles.length, 6, "every role is rendered");
+    assert.equal(roles.length, 7, "every role and the operator's toolbox are rendered");
     const differences: string[] = [];
     for (const role of roles) {
       const { spec } = specFor(role.args);

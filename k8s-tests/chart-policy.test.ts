@@ -80,13 +80,17 @@ const values = (profile: Profile) =>
     string,
     Record<string, unknown>
   >;
-const podsOf = (objects: K8sObject[]) =>
-  byKind<Deployment>(objects, "Deployment").map((d) => d.spec.template);
+/** The Deployments of the roles (api, relay, workers): every one but the operator's toolbox (tested apart). */
+const roleDeployments = (objects: K8sObject[]) =>
+  byKind<Deployment>(objects, "Deployment").filter(
+    (d) => d.metadata.labels?.["app.kubernetes.io/component"] !== "operator",
+  );
+const podsOf = (objects: K8sObject[]) => roleDeployments(objects).map((d) => d.spec.template);
 
 for (const profile of PROFILES) {
   void describe(`chart policy: ${profile}`, { skip }, () => {
     void test("pods run restricted: non-root, read-only root, no capabilities, RuntimeDefault seccomp", async () => {
-      for (const d of byKind<Deployment>(await render(profile), "Deployment")) {
+      for (const d of roleDeployments(await render(profile))) {
         const pod = d.spec.template.spec;
         assert.equal(pod.securityContext?.runAsNonRoot, true, d.metadata.name);
         assert.ok((pod.securityContext?.runAsUser ?? 0) > 0, `${d.metadata.name} runAsUser`);
@@ -106,7 +110,7 @@ for (const profile of PROFILES) {
     });
 
     void test("probes hit /healthz and /readyz on the management port 9464, which the container declares", async () => {
-      for (const d of byKind<Deployment>(await render(profile), "Deployment")) {
+      for (const d of roleDeployments(await render(profile))) {
         for (const c of d.spec.template.spec.containers) {
           const port = c.ports?.find((p) => p.name === "management");
           assert.equal(port?.containerPort, 9464, `${d.metadata.name} declares management:9464`);
@@ -120,7 +124,7 @@ for (const profile of PROFILES) {
 
     void test("the API gets TRUST_PROXY exactly when api.trustProxy is set", async () => {
       const wanted = (values(profile).api as { trustProxy?: string } | undefined)?.trustProxy;
-      for (const d of byKind<Deployment>(await render(profile), "Deployment")) {
+      for (const d of roleDeployments(await render(profile))) {
         const env = envOf(d.spec.template.spec.containers[0]!);
         if (env.AUTH_MODE === undefined) assert.equal(env.TRUST_PROXY, undefined, d.metadata.name);
         else assert.equal(env.TRUST_PROXY, wanted || undefined, d.metadata.name);
@@ -138,7 +142,7 @@ for (const profile of PROFILES) {
     });
 
     void test("the grace period is above the shutdown budget (plus the API's preStop sleep)", async () => {
-      for (const d of byKind<Deployment>(await render(profile), "Deployment")) {
+      for (const d of roleDeployments(await render(profile))) {
         const pod = d.spec.template.spec;
         const budgetMs = Number(envOf(pod.containers[0]!).SHUTDOWN_TIMEOUT_MS);
         assert.ok(budgetMs > 0);
@@ -148,7 +152,7 @@ for (const profile of PROFILES) {
 
     void test("selectors match: Deployments, Services, PDBs, NetworkPolicies, scale targets", async () => {
       const objects = await render(profile);
-      const deployments = byKind<Deployment>(objects, "Deployment");
+      const deployments = roleDeployments(objects);
       const names = new Set(deployments.map((d) => d.metadata.name));
       for (const d of deployments) {
         assert.ok(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name);
@@ -213,13 +217,13 @@ for (const profile of PROFILES) {
       const hpa = new Set(
         byKind<ScaledObject>(objects, "HorizontalPodAutoscaler").map((s) => s.spec.scaleTargetRef.name),
       );
-      for (const d of byKind<Deployment>(objects, "Deployment")) {
+      for (const d of roleDeployments(objects)) {
         if (scaled.has(d.metadata.name) || hpa.has(d.metadata.name))
           assert.equal(d.spec.replicas, undefined, d.metadata.name);
         else assert.ok((d.spec.replicas ?? 0) >= 1, `${d.metadata.name} has fixed replicas`);
       }
       const kedaOn = (values(profile).keda as { enabled?: boolean } | undefined)?.enabled !== false;
-      const workers = byKind<Deployment>(objects, "Deployment").filter(
+      const workers = roleDeployments(objects).filter(
         (d) => d.spec.template.spec.containers[0]!.args?.[0] === "worker",
       );
       for (const w of workers)
@@ -233,13 +237,28 @@ for (const profile of PROFILES) {
         "TriggerAuthentication",
       );
       for (const so of byKind<ScaledObject>(objects, "ScaledObject")) {
-        const target = byKind<Deployment>(objects, "Deployment").find(
-          (d) => d.metadata.name === so.spec.scaleTargetRef.name,
-        )!;
+        const target = roleDeployments(objects).find((d) => d.metadata.name === so.spec.scaleTargetRef.name)!;
         const container = target.spec.template.spec.containers[0]!;
         const env = envOf(container);
-        assert.equal(so.spec.triggers.length, 1);
-        const trigger = so.spec.triggers[0]!;
+        const [trigger, observer, ...more] = so.spec.triggers as [Trigger, Trigger | undefined];
+        assert.deepEqual(more, [], `${so.metadata.name}: one scaling trigger and one dead-letter observer`);
+        assert.ok(observer, `${so.metadata.name} watches its dead-letter queue`);
+        assert.equal((observer as Trigger & { name?: string }).name, "dead-letters");
+        assert.equal(observer.authenticationRef.name, trigger.authenticationRef.name);
+        // An observer must never scale: neither activate from zero nor ask for a replica.
+        assert.ok(Number(observer.metadata.queueLength) >= 1e9, `${so.metadata.name} observer target`);
+        assert.ok(
+          Number(observer.metadata.activationQueueLength) >= 1e9,
+          `${so.metadata.name} observer activation`,
+        );
+        if (observer.type === "aws-sqs-queue") {
+          const worker = container.args?.[1] ?? "";
+          assert.equal(observer.metadata.queueURL, env[`${worker.toUpperCase()}_DLQ_URL`], so.metadata.name);
+        } else {
+          assert.equal(observer.type, "azure-queue");
+          const environment = (values(profile).environment as unknown as string | undefined) ?? "dev";
+          assert.equal(observer.metadata.queueName, `${environment}-telemetry-deadletter`);
+        }
         const auth = auths.find((a) => a.metadata.name === trigger.authenticationRef.name);
         assert.ok(auth, `${so.metadata.name} references an existing TriggerAuthentication`);
         if (trigger.type === "aws-sqs-queue") {
@@ -303,7 +322,7 @@ for (const profile of PROFILES) {
       const objects = await render(profile);
       assert.deepEqual(byKind(objects, "Secret"), []);
       const v = values(profile);
-      for (const d of byKind<Deployment>(objects, "Deployment")) {
+      for (const d of roleDeployments(objects)) {
         const sa = byKind(objects, "ServiceAccount").find(
           (s) => s.metadata.name === d.spec.template.spec.serviceAccountName,
         )!;
@@ -336,17 +355,13 @@ for (const profile of PROFILES) {
         for (const e of sm.spec.endpoints)
           assert.ok(services[0]!.spec.ports.some((p) => p.name === e.port && p.port === 9464));
         const pods = podsOf(objects).filter((p) => matches(services[0]!.spec.selector, p.metadata.labels));
-        assert.equal(
-          pods.length,
-          byKind(objects, "Deployment").length,
-          "the metrics Service covers every role",
-        );
+        assert.equal(pods.length, roleDeployments(objects).length, "the metrics Service covers every role");
       }
       for (const pm of byKind<
         K8sObject & { spec: { selector: Selector; podMetricsEndpoints: { port: string }[] } }
       >(objects, "PodMonitor")) {
         const pods = podsOf(objects).filter((p) => matches(pm.spec.selector.matchLabels, p.metadata.labels));
-        assert.equal(pods.length, byKind(objects, "Deployment").length, "the PodMonitor covers every role");
+        assert.equal(pods.length, roleDeployments(objects).length, "the PodMonitor covers every role");
         for (const pod of pods) {
           for (const e of pm.spec.podMetricsEndpoints) {
             assert.ok(
@@ -427,7 +442,7 @@ for (const profile of PROFILES) {
 void describe("chart policy: overrides reach every consumer", { skip }, () => {
   void test("azure.storage.checkpointContainer is where the worker checkpoints and where KEDA reads", async () => {
     const objects = await render("azure-only", ["azure.storage.checkpointContainer=ingest-cp"]);
-    const worker = byKind<Deployment>(objects, "Deployment").find((d) =>
+    const worker = roleDeployments(objects).find((d) =>
       d.spec.template.spec.containers[0]!.args?.includes("device-ingest"),
     )!;
     assert.equal(envOf(worker.spec.template.spec.containers[0]!).EVENTHUB_CHECKPOINT_CONTAINER, "ingest-cp");
@@ -437,7 +452,7 @@ void describe("chart policy: overrides reach every consumer", { skip }, () => {
 
   void test("the API authenticates by default: API keys from a mounted Secret (hashes only)", async () => {
     const objects = await render("minimal");
-    const api = byKind<Deployment>(objects, "Deployment").find(
+    const api = roleDeployments(objects).find(
       (d) => d.spec.template.spec.containers[0]!.args?.[0] === "api",
     )!;
     const container = api.spec.template.spec.containers[0]!;
@@ -451,9 +466,29 @@ void describe("chart policy: overrides reach every consumer", { skip }, () => {
     assert.equal(`${mount.mountPath}/${volume?.secret?.items[0]?.path}`, env.API_KEYS_FILE);
   });
 
+  void test("the operator's toolbox: 0 replicas, its own identity, every queue's URL, restricted", async () => {
+    const role = "arn:aws:iam::210987654321:role/eventfleet-staging-operator";
+    const objects = await render("full", [`operator.serviceAccount.awsRoleArn=${role}`]);
+    const operator = byKind<Deployment>(objects, "Deployment").find(
+      (d) => d.metadata.labels?.["app.kubernetes.io/component"] === "operator",
+    )!;
+    assert.equal(operator.spec.replicas, 0);
+    const pod = operator.spec.template.spec;
+    const sa = byKind(objects, "ServiceAccount").find((s) => s.metadata.name === pod.serviceAccountName)!;
+    assert.equal(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"], role);
+    const env = envOf(pod.containers[0]!);
+    for (const w of ["INVENTORY", "SHIPMENT", "NOTIFICATION"]) {
+      assert.match(env[`${w}_QUEUE_URL`] ?? "", /^https:\/\/sqs\./, w);
+      assert.match(env[`${w}_DLQ_URL`] ?? "", /-dlq$/, w);
+    }
+    assert.equal(env.EVENTHUB_CHECKPOINT_CONTAINER, "staging-checkpoints");
+    assert.equal(pod.containers[0]!.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+  });
+
   void test("api.authMode=jwt renders the issuer settings the API needs", async () => {
     const objects = await render("full");
-    const api = byKind<Deployment>(objects, "Deployment").find(
+    const api = roleDeployments(objects).find(
       (d) => d.spec.template.spec.containers[0]!.args?.[0] === "api",
     )!;
     const env = envOf(api.spec.template.spec.containers[0]!);

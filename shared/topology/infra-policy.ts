@@ -83,6 +83,11 @@ export function rolePolicies(topology: Topology, { region, accountId }: PolicyOp
           why: "dead-letter invalid events",
         },
         {
+          role: "Storage Queue Data Reader",
+          scope: `${storage}/queueServices/default/queues/${topology.storageQueue}`,
+          why: "KEDA (with this identity) reads the dead-letter depth for the EventfleetDlqNotEmpty alert",
+        },
+        {
           role: "Cosmos DB Built-in Data Contributor (00000000-0000-0000-0000-000000000002)",
           scope: cosmosDb,
           why: "upsert telemetry and device state (a Cosmos data-plane role assignment)",
@@ -169,6 +174,11 @@ export function rolePolicies(topology: Topology, { region, accountId }: PolicyOp
           why: "read checkpoints to compute lag",
         },
         { role: "Azure Event Hubs Data Receiver", scope: hub, why: "read partition sequence numbers" },
+        {
+          role: "Storage Queue Data Reader",
+          scope: `${storage}/queueServices/default/queues/${topology.storageQueue}`,
+          why: "the dead-letter observer trigger (keda.watchDeadLetters)",
+        },
       ],
     },
   ];

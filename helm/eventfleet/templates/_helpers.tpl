@@ -128,6 +128,9 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- printf "/etc/eventfleet/api-keys/%s" .Values.api.auth.apiKeys.secretKey -}}
 {{- end -}}
 
+{{/* Target and activation of an observer trigger: so high that it never asks for a replica. */}}
+{{- define "eventfleet.observerThreshold" -}}1000000000{{- end -}}
+
 {{- define "eventfleet.storageAccountUrl" -}}
 {{- $s := .Values.azure.storage -}}
 {{- default (printf "https://%s.blob.core.windows.net" $s.accountName) $s.accountUrl -}}
@@ -253,6 +256,30 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- end -}}
 {{- end -}}
 
+{{/* Where the device flow's resources are: the worker's and the operator's (eventfleet deadletter) settings. */}}
+{{- define "eventfleet.azureEnv" -}}
+{{- $v := .Values -}}
+{{- $hub := $v.azure.eventHubs -}}
+{{- if eq $v.azure.auth "workload" }}
+- name: EVENTHUB_NAMESPACE
+  value: {{ printf "%s.servicebus.windows.net" $hub.namespace | quote }}
+- name: STORAGE_ACCOUNT_URL
+  value: {{ include "eventfleet.storageAccountUrl" . | quote }}
+- name: COSMOS_ENDPOINT
+  value: {{ $v.azure.cosmos.endpoint | quote }}
+{{- end }}
+- name: EVENTHUB_NAME
+  value: {{ $hub.name | quote }}
+- name: EVENTHUB_CONSUMER_GROUP
+  value: {{ $hub.consumerGroup | quote }}
+- name: EVENTHUB_CHECKPOINT_CONTAINER
+  value: {{ include "eventfleet.checkpointContainer" . | quote }}
+{{- with $v.azure.cosmos.database }}
+- name: COSMOS_DATABASE
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* The container environment of one role. Call with (dict "root" $ "key" "inventory"). */}}
 {{- define "eventfleet.env" -}}
 {{- $v := .root.Values -}}
@@ -327,29 +354,11 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
   value: {{ $role.webhookUrl | quote }}
 {{- end }}
 {{- if eq $spec.scaler "eventhub" }}
-{{- $hub := $v.azure.eventHubs }}
-{{- if eq $v.azure.auth "workload" }}
-- name: EVENTHUB_NAMESPACE
-  value: {{ printf "%s.servicebus.windows.net" $hub.namespace | quote }}
-- name: STORAGE_ACCOUNT_URL
-  value: {{ include "eventfleet.storageAccountUrl" .root | quote }}
-- name: COSMOS_ENDPOINT
-  value: {{ $v.azure.cosmos.endpoint | quote }}
-{{- end }}
-- name: EVENTHUB_NAME
-  value: {{ $hub.name | quote }}
-- name: EVENTHUB_CONSUMER_GROUP
-  value: {{ $hub.consumerGroup | quote }}
-- name: EVENTHUB_CHECKPOINT_CONTAINER
-  value: {{ include "eventfleet.checkpointContainer" .root | quote }}
+{{ include "eventfleet.azureEnv" .root | trim }}
 - name: DEVICE_INGEST_CHECKPOINT_EVENTS
   value: {{ $role.checkpoint.events | int | quote }}
 - name: DEVICE_INGEST_CHECKPOINT_INTERVAL_MS
   value: {{ $role.checkpoint.intervalMs | int | quote }}
-{{- with $v.azure.cosmos.database }}
-- name: COSMOS_DATABASE
-  value: {{ . | quote }}
-{{- end }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
