@@ -244,7 +244,9 @@ for (const profile of PROFILES) {
         assert.deepEqual(more, [], `${so.metadata.name}: one scaling trigger and one dead-letter observer`);
         assert.ok(observer, `${so.metadata.name} watches its dead-letter queue`);
         assert.equal((observer as Trigger & { name?: string }).name, "dead-letters");
-        assert.equal(observer.authenticationRef.name, trigger.authenticationRef.name);
+        if (observer.authenticationRef)
+          assert.equal(observer.authenticationRef.name, trigger.authenticationRef.name);
+        else assert.equal(observer.metadata.connectionFromEnv, "STORAGE_CONNECTION_STRING");
         // An observer must never scale: neither activate from zero nor ask for a replica.
         assert.ok(Number(observer.metadata.queueLength) >= 1e9, `${so.metadata.name} observer target`);
         assert.ok(

@@ -33,9 +33,15 @@ describe("deploy/<env>.yaml", { skip }, () => {
     ]);
     const sqsTriggers = objects
       .filter((o) => o.kind === "ScaledObject")
-      .flatMap((o) => (o.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers)
+      .flatMap(
+        (o) =>
+          (o.spec as { triggers: { type: string; name?: string; metadata: Record<string, string> }[] })
+            .triggers,
+      )
       .filter((t) => t.type === "aws-sqs-queue");
-    assert.equal(sqsTriggers.length, 3);
+    // Each SQS worker: its scaling trigger and its dead-letter observer (keda.watchDeadLetters).
+    assert.equal(sqsTriggers.filter((t) => t.name !== "dead-letters").length, 3);
+    assert.equal(sqsTriggers.filter((t) => t.name === "dead-letters").length, 3);
     const workerEnv = objects
       .filter((o) => o.kind === "Deployment")
       .flatMap(
