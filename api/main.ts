@@ -57,12 +57,9 @@ async function startApi(
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     trustProxy: config.TRUST_PROXY,
   });
-  management.addCheck({
-    name: "redis",
-    check: async () => {
-      await redis.ping();
-    },
-  });
+  management.addCheck({ name: "redis", check: () => redis.health.check() });
+  // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes requests.
+  await redis.health.verifyDatabase();
 
   const server = createHttpServer(app, serverOptions);
   await new Promise<void>((resolve, reject) => {
@@ -79,7 +76,7 @@ async function startApi(
 
   let relay: StartedRelay | undefined;
   if (relayConfig) {
-    relay = startRelay(
+    relay = await startRelay(
       { ...relayConfig, EVENTFLEET_ENV: config.EVENTFLEET_ENV },
       { logger, registry, management, alongside: "api" },
     );

@@ -205,7 +205,9 @@ export class OutboxRelay {
             { consumer: this.consumer, stream: this.#stream },
             "outbox consumer group missing: Redis lost its data (run Redis with persistence and noeviction); recreating it",
           );
-        } else {
+        } else if (this.#o.redis.status === "ready" && this.#reader.status === "ready") {
+          // Only while Redis is up: when it is down, its connection's watcher says so once, with the cause
+          // (a stack per backoff would bury that).
           logger.warn({ err: error, consumer: this.consumer }, `outbox relay: ${errorMessage(error)}`);
         }
       }

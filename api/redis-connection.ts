@@ -1,8 +1,12 @@
 // The API's and relay's Redis connection: fails fast while Redis is down (503s, not hung requests) and reconnects.
 import { Redis } from "ioredis";
 import type { Logger } from "../shared/logger.ts";
+import { RedisHealth } from "../shared/redis-health.ts";
 
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
+/** A connection that also says why it is down (readiness) and checks REDIS_URL's database index at start. */
+export type WatchedRedis = Redis & { readonly health: RedisHealth };
+
+export function connectRedis(url: string, logger: Logger, name: string): WatchedRedis {
   const redis = new Redis(url, {
     connectionName: name,
     // While disconnected, commands fail at once instead of queueing: callers answer 503 and move on.
@@ -15,14 +19,6 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
     // Concurrent requests' commands go out in one write per event-loop tick (fewer syscalls under load).
     enableAutoPipelining: true,
   });
-  let down = false;
-  redis.on("error", (error: Error) => {
-    if (!down) logger.warn({ err: error }, `Redis unreachable (${error.message}); reconnecting`);
-    down = true;
-  });
-  redis.on("ready", () => {
-    if (down) logger.info("Redis reachable again");
-    down = false;
-  });
-  return redis;
+  // The health watcher logs outages (one line, then a reminder a minute at most) and recoveries.
+  return Object.assign(redis, { health: new RedisHealth(redis, logger) });
 }

@@ -19,10 +19,10 @@ export interface StartedRelay {
  * SNS does, and failing its readiness would take every API pod out of service during an SNS outage. A stalled relay
  * shows there in `eventfleet_relay_stalled` and the EventfleetOutboxRelayStalled alert instead.
  */
-export function startRelay(
+export async function startRelay(
   config: ConfigOf<typeof relayEnv> & { EVENTFLEET_ENV: string },
   context: { logger: Logger; registry: Registry; management: ManagementServer; alongside?: "api" },
-): StartedRelay {
+): Promise<StartedRelay> {
   const redis = connectRedis(config.REDIS_URL, context.logger, "eventfleet-relay");
   const sns = createSnsClient(
     { AWS_REGION: config.AWS_REGION, AWS_ENDPOINT_URL: config.AWS_ENDPOINT_URL },
@@ -39,15 +39,18 @@ export function startRelay(
     claimIdleMs: config.RELAY_CLAIM_IDLE_MS,
     stallAfterMs: config.RELAY_STALL_AFTER_MS,
   });
+  try {
+    // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before the relay reads anything.
+    await redis.health.verifyDatabase();
+  } catch (error) {
+    sns.destroy();
+    redis.disconnect();
+    throw error;
+  }
   relay.start();
   if (context.alongside !== "api") {
     context.management.addCheck({ name: "relay", check: () => relay.checkHealthy() });
-    context.management.addCheck({
-      name: "relay-redis",
-      check: async () => {
-        await redis.ping();
-      },
-    });
+    context.management.addCheck({ name: "relay-redis", check: () => redis.health.check() });
   }
   return {
     stop: async () => {
@@ -62,7 +65,6 @@ export async function main(): Promise<void> {
   await runRole({
     role: "relay",
     env: relayEnv,
-    start: ({ config, logger, registry, management }) =>
-      Promise.resolve(startRelay(config, { logger, registry, management })),
+    start: ({ config, logger, registry, management }) => startRelay(config, { logger, registry, management }),
   });
 }

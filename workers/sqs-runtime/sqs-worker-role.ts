@@ -15,6 +15,7 @@ import {
 import { orderEvent, type OrderEvent, type OrderEventType } from "../../shared/events/order-events.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
+import { RedisHealth } from "../../shared/redis-health.ts";
 import type { RoleContext, RunningRole } from "../../shared/role-process.ts";
 import { describeSdkError } from "../../shared/aws-errors.ts";
 import { SqsWorker, type EventHandler } from "./sqs-worker.ts";
@@ -104,7 +105,16 @@ export async function startOrderWorker(
     // The handlers of a batch run together: their marker checks and writes share round trips.
     enableAutoPipelining: true,
   });
-  redis.on("error", (error: Error) => logger.warn({ err: error }, `redis: ${error.message}`));
+  // Logs an outage once with its cause (then a reminder a minute at most), instead of a stack per reconnect.
+  const redisHealth = new RedisHealth(redis, logger);
+  management.addCheck({ name: "redis-connection", check: () => redisHealth.check() });
+  try {
+    // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes a message.
+    await redisHealth.verifyDatabase();
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const sqs = createSqsClient(config);
   const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
   const handler = definition.createHandler({ store, redis, logger });
