@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-deps stack-deps tools dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
+.PHONY: help install system-deps stack-deps tools api-tools dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -53,7 +53,10 @@ lint: $(NPM_STAMP) ## ESLint and the Prettier check
 format: $(NPM_STAMP) ## rewrite files with Prettier
 	prettier --write .
 
-test-unit: $(NPM_STAMP) system-deps tools ## every test (starts the emulator stack once)
+api-tools: $(NPM_STAMP) ## schemathesis (PyPI, in a venv) and the Redocly OpenAPI linter (npm), pinned, into .tools/
+	@bash scripts/install-api-tools.sh
+
+test-unit: $(NPM_STAMP) system-deps tools api-tools ## every test (starts the emulator stack once)
 	node scripts/run-tests.ts
 
 # The image is built first so its checks (k8s-tests/image.test.ts) run instead of skipping.

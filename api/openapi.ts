@@ -246,7 +246,12 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions): 
     paths,
     components: {
       schemas,
-      headers: HEADERS,
+      // Only the headers this mode's answers use (no WWW-Authenticate without authentication).
+      headers: Object.fromEntries(
+        Object.entries(HEADERS).filter(([name]) =>
+          JSON.stringify(paths).includes(`#/components/headers/${name}"`),
+        ),
+      ),
       ...(options.authMode === "apikey"
         ? { securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-Api-Key" } } }
         : {}),
