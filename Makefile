@@ -83,7 +83,7 @@ RELEASE ?= eventfleet
 NAMESPACE ?= eventfleet
 VALUES ?= deploy/$(ENV).yaml
 deploy: tools ## helm upgrade --install to the current kube context: make deploy ENV=prod [IMAGE_TAG=..] [VALUES=..]
-	@test -f "$(VALUES)" || { echo "deploy: $(VALUES) missing: the chart values of environment $(ENV) (docs/deploy-eks.md §5)"; exit 1; }
+	@test -f "$(VALUES)" || { echo "deploy: $(VALUES) missing: the chart values of environment $(ENV) (docs/deploy-eks.md §6)"; exit 1; }
 	.tools/bin/helm upgrade --install $(RELEASE) helm/eventfleet --namespace $(NAMESPACE) --create-namespace \
 	  -f "$(VALUES)" $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG)) --atomic --wait --timeout 10m
 	.tools/bin/helm test $(RELEASE) --namespace $(NAMESPACE) --timeout 5m

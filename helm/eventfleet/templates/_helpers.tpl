@@ -154,7 +154,7 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- define "eventfleet.validateApiAuth" -}}
 {{- $api := .Values.api -}}
 {{- if and (eq $api.authMode "apikey") (not $api.auth.apiKeys.secretName) (not .Values.existingSecret) -}}
-{{- fail "api.authMode=apikey: set api.auth.apiKeys.secretName to a Secret holding the API_KEYS JSON of key hashes (docs/deploy-eks.md §4), or put API_KEYS in existingSecret" -}}
+{{- fail "api.authMode=apikey: set api.auth.apiKeys.secretName to a Secret holding the API_KEYS JSON of key hashes (docs/deploy-eks.md §5), or put API_KEYS in existingSecret" -}}
 {{- end -}}
 {{- if eq $api.authMode "jwt" -}}
 {{- range $field := list "jwksUrl" "issuer" "audience" -}}
