@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { inventoryEnv } from "../workers/inventory/main.ts";
 import { buildProgram } from "./main.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
@@ -85,6 +86,25 @@ describe("eventfleet CLI", () => {
     const result = runBare("api");
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /configuration error: ORDERS_TOPIC_ARN: got nothing \(unset\).*--relay=off/);
+  });
+
+  test("worker <name> --help lists the variables that worker reads, the required ones first", () => {
+    const help = run("worker", "inventory", "--help");
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /worker inventory\n +required: INVENTORY_QUEUE_URL, INVENTORY_DLQ_URL\n/);
+    for (const name of Object.keys(inventoryEnv)) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
+    assert.doesNotMatch(help.stdout, /SHIPMENT_QUEUE_URL/);
+    const every = run("worker", "--help").stdout;
+    for (const name of ["inventory", "shipment", "notification", "device-ingest"]) {
+      assert.match(every, new RegExp(`^  worker ${name}$`, "m"));
+    }
+  });
+
+  test("api --help names ORDERS_TOPIC_ARN as the relay's, which --relay=off leaves out", () => {
+    assert.match(
+      run("api", "--help").stdout,
+      /relay \(in the API process unless --relay=off\)\n +required: ORDERS_TOPIC_ARN/,
+    );
   });
 
   test("the launcher refuses an old Node with a clear message", () => {

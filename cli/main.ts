@@ -7,10 +7,12 @@ import { registerInfraCommands } from "./infra-commands.ts";
 import { registerDeadletterCommands } from "./deadletter-commands.ts";
 import { registerDlqCommands } from "./dlq-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
+import type { ConfigCatalog } from "./role-environment-help.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
 import { registerSimulateCommands } from "./simulate-commands.ts";
 
-export function buildProgram(): Command {
+/** `catalog` (the config schemas) and `argv` feed the roles' --help; without them the help omits the variables. */
+export function buildProgram(catalog?: ConfigCatalog, argv: readonly string[] = []): Command {
   const program = new Command("eventfleet")
     .description(
       "eventfleet: an event-driven worker fleet: orders on AWS SNS/SQS, device telemetry on Azure Event Hubs and Cosmos DB",
@@ -21,7 +23,7 @@ export function buildProgram(): Command {
     // Usage errors exit 2 (like bad configuration); subcommands inherit this from the root.
     .exitOverride();
 
-  registerRoleCommands(program);
+  registerRoleCommands(program, catalog, argv);
 
   registerInfraCommands(program);
 
@@ -47,7 +49,13 @@ export async function main(argv: string[]): Promise<void> {
     if (error.code === "EPIPE") process.exit(0);
     throw error;
   });
-  const program = buildProgram();
+  // Only the roles' help lists variables, and loading every role's schema costs seconds: only then.
+  const args = argv.slice(2);
+  const roleHelp =
+    ["api", "relay", "worker"].includes(args[0] ?? "") &&
+    args.some((arg) => arg === "--help" || arg === "-h");
+  const catalog = roleHelp ? (await import("./config-catalog.ts")).CONFIG_CATALOG : undefined;
+  const program = buildProgram(catalog, argv);
   try {
     await program.parseAsync(argv);
   } catch (error) {
