@@ -37,7 +37,7 @@ function clientErrorProblem(error: unknown): ProblemError | undefined {
         status: 415,
         kind: "unsupported-media-type",
         title: "Unsupported Media Type",
-        detail: "send application/json in UTF-8, identity, gzip or deflate encoding",
+        detail: "send application/json in UTF-8, with identity, gzip, deflate or br encoding",
       });
     case "request.aborted":
     case "request.size.invalid":

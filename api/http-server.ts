@@ -63,6 +63,8 @@ function answerClientError(error: Error & { code?: string; rawPacket?: unknown }
       `X-Request-Id: ${requestId}\r\n` +
       "Connection: close\r\n\r\n" +
       body,
+    // Then close both directions, as Node does: a trickling client is not read any further.
+    () => socket.destroy(),
   );
 }
 
