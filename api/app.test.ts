@@ -5,9 +5,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { orderPlacedEvent, orderCancelledEvent } from "../shared/events/order-events.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { openApiPath, ROUTES } from "./routes.ts";
-import { validOrder } from "./test-support/sample-order.ts";
-import { startInProcessApi, withInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis } from "./test-support/local-redis.ts";
+import { validOrder } from "../test/support/sample-order.ts";
+import { startInProcessApi, withInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
+import { startLocalRedis } from "../test/support/local-redis.ts";
 
 interface Answer {
   status: number;

@@ -11,9 +11,9 @@ import { waitFor } from "../test/support/wait.ts";
 import { ConfigError } from "../shared/config.ts";
 import { freePort } from "../test/support/ports.ts";
 import { createAuthenticator, sha256Hex } from "./auth.ts";
-import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
-import { validOrder } from "./test-support/sample-order.ts";
+import { startInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/local-redis.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 
 async function status(api: InProcessApi, method: string, path: string, headers: Record<string, string> = {}) {
   const body =

@@ -15,10 +15,10 @@ import {
   startInProcessApi,
   type InProcessApi,
   type InProcessApiOptions,
-} from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
-import { OpenApiContract } from "./test-support/openapi-contract.ts";
-import { validOrder } from "./test-support/sample-order.ts";
+} from "../test/support/in-process-api.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/local-redis.ts";
+import { OpenApiContract } from "../test/support/openapi-contract.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 
 const REDOCLY = resolve(import.meta.dirname, "../.tools/redocly/node_modules/.bin/redocly");
 

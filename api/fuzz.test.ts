@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { jsonArbitrary, mutatedOrder, nastyKeys } from "./test-support/fuzz-arbitraries.ts";
-import { withInProcessApi } from "./test-support/in-process-api.ts";
-import { validOrder } from "./test-support/sample-order.ts";
+import { jsonArbitrary, mutatedOrder, nastyKeys } from "../test/support/fuzz-arbitraries.ts";
+import { withInProcessApi } from "../test/support/in-process-api.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 

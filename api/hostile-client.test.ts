@@ -6,8 +6,8 @@ import { connect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { withInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { validOrder } from "./test-support/sample-order.ts";
+import { withInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 
 interface RawAnswer {
   status: number;

@@ -10,10 +10,10 @@ import { OrderStore } from "../shared/orders/order-store.ts";
 import { freePort } from "../test/support/ports.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
-import { validOrder } from "./test-support/sample-order.ts";
-import { startLocalRedis } from "./test-support/local-redis.ts";
-import { QueueReader, type ReceivedEvent } from "./test-support/queue-reader.ts";
-import { startRole, type RoleProcess } from "./test-support/role-process.ts";
+import { validOrder } from "../test/support/sample-order.ts";
+import { startLocalRedis } from "../test/support/local-redis.ts";
+import { QueueReader, type ReceivedEvent } from "../test/support/queue-reader.ts";
+import { startRole, type RoleProcess } from "../test/support/role-process.ts";
 
 const eventsFor = (reader: QueueReader, orderId: string) =>
   reader.received.filter((r) => (r.body.data as { orderId?: string } | undefined)?.orderId === orderId);

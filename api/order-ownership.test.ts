@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sha256Hex } from "./auth.ts";
-import { startInProcessApi, type InProcessApi } from "./test-support/in-process-api.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
-import { validOrder } from "./test-support/sample-order.ts";
+import { startInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/local-redis.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 
 void describe("order ownership (AUTH_MODE=apikey, real Redis)", () => {
   const keys = { shopA: randomUUID(), shopB: randomUUID(), operator: randomUUID() };

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { anyFreePort } from "../dev/stack/ports.ts";
-import { withInProcessApi } from "./test-support/in-process-api.ts";
+import { withInProcessApi } from "../test/support/in-process-api.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
 

@@ -14,9 +14,9 @@ import { readOutboxBacklog } from "./outbox-backlog.ts";
 import { connectRedis } from "./redis-connection.ts";
 import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
 import { createSnsClient } from "../shared/aws-clients.ts";
-import { startLocalFauxqs, type LocalFauxqs } from "./test-support/local-fauxqs.ts";
-import { startLocalRedis, type LocalRedis } from "./test-support/local-redis.ts";
-import { QueueReader } from "./test-support/queue-reader.ts";
+import { startLocalFauxqs, type LocalFauxqs } from "../test/support/local-fauxqs.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/local-redis.ts";
+import { QueueReader } from "../test/support/queue-reader.ts";
 
 const logger = createLogger({ role: "relay-test", level: "silent", pretty: false });
 

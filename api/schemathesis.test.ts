@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sha256Hex } from "./auth.ts";
-import { withInProcessApi } from "./test-support/in-process-api.ts";
+import { withInProcessApi } from "../test/support/in-process-api.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const ST = resolve(root, ".tools/schemathesis/bin/st");

@@ -2,7 +2,6 @@
 // and publishes to SNS inline per request (the Lambda way), same run, same emulators, 50 connections.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import autocannon from "autocannon";
 import express from "express";
@@ -10,17 +9,17 @@ import { Redis } from "ioredis";
 import { readOutboxBacklog } from "../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../api/outbox-relay.ts";
 import { placeOrderRequest } from "../api/order-request.ts";
-import { validOrder } from "../api/test-support/sample-order.ts";
+import { validOrder } from "../test/support/sample-order.ts";
 import { createSnsClient } from "../shared/aws-clients.ts";
 import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
 import { orderSubject } from "../shared/events/order-events.ts";
 import { redisKeys } from "../shared/redis-keys.ts";
 import { freePort } from "../test/support/ports.ts";
+import { ROOT } from "../test/support/repo-root.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { withRoundTrip } from "./lib/latency-proxies.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const CONNECTIONS = 50;
 /** Rounds alternate baseline and api, so both see the same machine load (other work on a shared machine). */

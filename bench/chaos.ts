@@ -1,12 +1,12 @@
 // `make chaos`: long order, device and API runs with faults, invariants checked in the stores → bench/results/chaos.md.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runApiFuzz } from "./lib/chaos-api.ts";
-import { runDeviceChaos } from "./lib/chaos-devices.ts";
-import { runOrderChaos } from "./lib/chaos-orders.ts";
-import { renderChaosMarkdown, violationCount, type ChaosResult } from "./lib/chaos-report.ts";
+import { runApiFuzz } from "../test/support/chaos/chaos-api.ts";
+import { runDeviceChaos } from "../test/support/chaos/chaos-devices.ts";
+import { runOrderChaos } from "../test/support/chaos/chaos-orders.ts";
+import { renderChaosMarkdown, violationCount, type ChaosResult } from "../test/support/chaos/chaos-report.ts";
 import { machineInfo, machineLine } from "./lib/machine.ts";
-import { ROOT } from "./lib/role-runner.ts";
+import { ROOT } from "../test/support/role-runner.ts";
 
 const say = (line: string) =>
   process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);

@@ -3,10 +3,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Container } from "@azure/cosmos";
 import { EventHubConsumerClient, EventHubProducerClient, latestEventPosition } from "@azure/event-hubs";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
-import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../test/devices/device-fixture.ts";
+import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../test/support/device-fixture.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { summarize, type LatencySummary } from "./lib/stats.ts";
-import { RoleRunner } from "./lib/role-runner.ts";
+import { RoleRunner } from "../test/support/role-runner.ts";
 
 const EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 2000);
 const RATE = Number(process.env.BENCH_LATENCY_RATE ?? 200);

@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
 import { anyFreePort } from "../dev/stack/ports.ts";
-import { CONSUMER_GROUP, HUB } from "../test/devices/device-fixture.ts";
+import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";
-import { RoleRunner } from "./lib/role-runner.ts";
+import { RoleRunner } from "../test/support/role-runner.ts";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
 /** RSS is read after the process has been idle this long (startup garbage collected or not, as in a pod). */

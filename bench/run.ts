@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderProfile } from "./lib/cpu-profile.ts";
 import { machineInfo, machineLine } from "./lib/machine.ts";
-import { ROOT } from "./lib/role-runner.ts";
+import { ROOT } from "../test/support/role-runner.ts";
 import { profileOrderRoles } from "./lib/saga-profile.ts";
 
 type Progress = (line: string) => void;

@@ -3,7 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createSnsClient, createSqsClient } from "../shared/aws-clients.ts";
-import { placedEvent } from "../test/orders/order-event-fixtures.ts";
+import { placedEvent } from "../test/support/order-event-fixtures.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { summarize, type LatencySummary } from "./lib/stats.ts";
 

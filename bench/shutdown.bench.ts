@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { createSqsClient } from "../shared/aws-clients.ts";
-import { placedEvent } from "../test/orders/order-event-fixtures.ts";
+import { placedEvent } from "../test/support/order-event-fixtures.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";
-import { RoleRunner } from "./lib/role-runner.ts";
+import { RoleRunner } from "../test/support/role-runner.ts";
 
 const RUNS = Number(process.env.BENCH_SHUTDOWN_RUNS ?? 3);
 /** How long each webhook call takes: the in-flight work a SIGTERM finds. */

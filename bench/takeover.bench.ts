@@ -1,10 +1,10 @@
 // Partition takeover: after SIGTERM or SIGKILL of one of two device-ingest replicas, how long until the other owns all.
 import { setTimeout as delay } from "node:timers/promises";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
-import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../test/devices/device-fixture.ts";
+import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../test/support/device-fixture.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";
-import { RoleRunner } from "./lib/role-runner.ts";
+import { RoleRunner } from "../test/support/role-runner.ts";
 import { hostname } from "node:os";
 
 const RUNS = Number(process.env.BENCH_TAKEOVER_RUNS ?? 3);

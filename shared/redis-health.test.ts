@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { startLocalRedis, type LocalRedis } from "../api/test-support/local-redis.ts";
+import { startLocalRedis, type LocalRedis } from "../test/support/local-redis.ts";
 import { freePort } from "../test/support/ports.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { ConfigError } from "./config.ts";

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startLocalRedis, type LocalRedis } from "../api/test-support/local-redis.ts";
+import { startLocalRedis, type LocalRedis } from "./support/local-redis.ts";
 import { freePort } from "./support/ports.ts";
 import { ROOT } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";

@@ -23,7 +23,7 @@ function run(script: string[], env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
-const sample = [join(ROOT, "test/fixtures/sample-role.ts")];
+const sample = [join(ROOT, "test/support/sample-role.ts")];
 
 describe("role process lifecycle", () => {
   test("a bad REDIS_URL stops the process with exit 2 and one line naming the variable", async () => {

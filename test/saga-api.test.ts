@@ -10,7 +10,7 @@ import {
   type ApiProcess,
   type WorkerName,
   type WorkerProcess,
-} from "./orders/saga-stack.ts";
+} from "./support/saga-stack.ts";
 import { createTestEnv } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
 

@@ -15,8 +15,8 @@ import { createInventoryHandler } from "../workers/inventory/inventory-handler.t
 import type { EventHandler } from "../workers/sqs-runtime/sqs-worker.ts";
 import { createShipmentHandler } from "../workers/shipment/shipment-handler.ts";
 import { Shipments } from "../workers/shipment/shipments.ts";
-import { handlerContext } from "./orders/handler-context.ts";
-import { cancelledEvent, placedEvent } from "./orders/order-event-fixtures.ts";
+import { handlerContext } from "./support/handler-context.ts";
+import { cancelledEvent, placedEvent } from "./support/order-event-fixtures.ts";
 import { getStack } from "./support/stack.ts";
 
 /** Commands that change Redis in the workers' code paths (reads go through MULTI/EXEC, HMGET, HGETALL). */

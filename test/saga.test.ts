@@ -8,7 +8,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { createSqsClient } from "../shared/aws-clients.ts";
 import type { OrderPlacedData } from "../shared/events/order-events.ts";
-import { cancelledEvent, placedData, placedEvent } from "./orders/order-event-fixtures.ts";
+import { cancelledEvent, placedData, placedEvent } from "./support/order-event-fixtures.ts";
 import {
   SagaDriver,
   TestWebhook,
@@ -19,7 +19,7 @@ import {
   type ApiProcess,
   type WorkerName,
   type WorkerProcess,
-} from "./orders/saga-stack.ts";
+} from "./support/saga-stack.ts";
 import { ROOT, createTestEnv } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
 

@@ -9,7 +9,7 @@ import { anyFreePort } from "../../dev/stack/ports.ts";
 import { FINAL_STATUSES, OrderStore } from "../../shared/orders/order-store.ts";
 import { createTestEnv } from "../../test/support/stack.ts";
 import { summarizeProfile, type ProfileSummary } from "./cpu-profile.ts";
-import { ROOT, RoleRunner } from "./role-runner.ts";
+import { ROOT, RoleRunner } from "../../test/support/role-runner.ts";
 
 export interface RoleProfile {
   role: string;

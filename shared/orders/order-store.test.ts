@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { startLocalRedis, type LocalRedis } from "../../api/test-support/local-redis.ts";
+import { startLocalRedis, type LocalRedis } from "../../test/support/local-redis.ts";
 import { newCloudEvent, newTraceparent } from "../events/cloudevent.ts";
 import { orderPlacedEvent, orderSubject, type OrderPlacedData } from "../events/order-events.ts";
 import { OrderStore } from "./order-store.ts";

@@ -1,9 +1,9 @@
 // Quick API chaos: 1,000 fuzzed requests against an `eventfleet api` process; no 5xx, healthy afterwards.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runApiFuzz } from "../../bench/lib/chaos-api.ts";
-import { describeViolations } from "../../bench/lib/chaos-report.ts";
-import { RoleRunner } from "../../bench/lib/role-runner.ts";
+import { runApiFuzz } from "../support/chaos/chaos-api.ts";
+import { describeViolations } from "../support/chaos/chaos-report.ts";
+import { RoleRunner } from "../support/role-runner.ts";
 import { anyFreePort } from "../../dev/stack/ports.ts";
 import { createTestEnv } from "../support/stack.ts";
 

@@ -1,8 +1,8 @@
 // Quick device chaos: 2,000 events over 4 partitions and 3 replicas, one SIGKILLed and Cosmos away for a moment.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runDeviceChaos } from "../../bench/lib/chaos-devices.ts";
-import { describeViolations, violationCount } from "../../bench/lib/chaos-report.ts";
+import { runDeviceChaos } from "../support/chaos/chaos-devices.ts";
+import { describeViolations, violationCount } from "../support/chaos/chaos-report.ts";
 
 test("device events under a replica SIGKILL and a Cosmos outage: valid ones in Cosmos exactly once, invalid ones dead-lettered, nothing else", async () => {
   const result = await runDeviceChaos({

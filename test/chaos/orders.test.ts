@@ -1,8 +1,8 @@
 // Quick order chaos: 100 orders while a worker or relay is SIGKILLed and another SIGTERMed; the saga invariants hold.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeViolations, violationCount } from "../../bench/lib/chaos-report.ts";
-import { runOrderChaos } from "../../bench/lib/chaos-orders.ts";
+import { describeViolations, violationCount } from "../support/chaos/chaos-report.ts";
+import { runOrderChaos } from "../support/chaos/chaos-orders.ts";
 
 test("orders under process kills: every order final, stock moved once, one shipment and one notification each, outbox and DLQs empty", async () => {
   const result = await runOrderChaos({

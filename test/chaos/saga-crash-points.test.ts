@@ -2,8 +2,8 @@
 // Redis and instead of sending one, while orders flow; after redelivery the saga invariants hold.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeViolations, violationCount } from "../../bench/lib/chaos-report.ts";
-import { runOrderChaos } from "../../bench/lib/chaos-orders.ts";
+import { describeViolations, violationCount } from "../support/chaos/chaos-report.ts";
+import { runOrderChaos } from "../support/chaos/chaos-orders.ts";
 
 test("orders with workers killed at their saga steps: every order final, stock and shipments moved once, nothing stuck", async () => {
   const result = await runOrderChaos({

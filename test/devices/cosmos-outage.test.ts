@@ -16,7 +16,7 @@ import {
   startHub,
   startInProcessWorker,
   validEvents,
-} from "./device-fixture.ts";
+} from "../support/device-fixture.ts";
 
 /** Our own Cosmos emulator process (`dev/stack/emulator-main.ts cosmos <port>`), so the test can stop and restart it. */
 async function startCosmos(port: number): Promise<{ child: ChildProcess; port: number }> {

@@ -13,7 +13,7 @@ import {
   startHub,
   startInProcessWorker,
   validEvents,
-} from "./device-fixture.ts";
+} from "../support/device-fixture.ts";
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@ import type { EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
 import type { Registry } from "prom-client";
 import type { ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
 import { waitFor } from "../support/wait.ts";
-import { DeviceTestProbe, deviceTestEnv, startHub, startInProcessWorker } from "./device-fixture.ts";
+import { DeviceTestProbe, deviceTestEnv, startHub, startInProcessWorker } from "../support/device-fixture.ts";
 
 describe("device-ingest: invalid events and ordering", () => {
   let emulator: EventHubsEmulator;

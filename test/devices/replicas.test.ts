@@ -10,7 +10,7 @@ import {
   Replica,
   startHub,
   validEvents,
-} from "./device-fixture.ts";
+} from "../support/device-fixture.ts";
 
 describe("device-ingest replicas over a 4-partition hub", () => {
   let emulator: EventHubsEmulator;

@@ -8,7 +8,7 @@ import type { EventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
 import type { ComposedDeviceIngest } from "../../workers/device-ingest/compose.ts";
 import { ROOT } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
-import { DeviceTestProbe, deviceTestEnv, startHub, startInProcessWorker } from "./device-fixture.ts";
+import { DeviceTestProbe, deviceTestEnv, startHub, startInProcessWorker } from "../support/device-fixture.ts";
 
 const run = promisify(execFile);
 

@@ -2,14 +2,16 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseEnv } from "../../shared/config.ts";
 import { applyInfra, infraEnv, resourceEnv, type ApplyOutcome } from "../../shared/topology/infra-apply.ts";
 import { canConnect } from "../../dev/stack/managed-process.ts";
 import { readStackEnv } from "../../dev/stack/stack-env.ts";
 import { startStack, type Stack } from "../../dev/stack/stack.ts";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+import { ROOT } from "./repo-root.ts";
+
+export { ROOT };
 /** Set by the global setup for every test process of a run. */
 export const STACK_ENV_VARIABLE = "EVENTFLEET_TEST_STACK_ENV";
 

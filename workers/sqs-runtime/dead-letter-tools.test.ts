@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createQueuePair, startLocalServers, type LocalServers } from "../../test/orders/local-servers.ts";
+import { createQueuePair, startLocalServers, type LocalServers } from "../../test/support/local-servers.ts";
 import { dlqStats, peekDeadLetters, queueDepth, redriveDeadLetters } from "./dead-letter-tools.ts";
 
 let servers: LocalServers;

@@ -10,9 +10,9 @@ import { Redis } from "ioredis";
 import { createSnsClient } from "../../shared/aws-clients.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { verifySignature } from "../../workers/notification/webhook-signature.ts";
-import { freePort } from "../support/ports.ts";
-import { ROOT } from "../support/stack.ts";
-import { waitFor } from "../support/wait.ts";
+import { freePort } from "./ports.ts";
+import { ROOT } from "./stack.ts";
+import { waitFor } from "./wait.ts";
 
 export type WorkerName = "inventory" | "shipment" | "notification";
 

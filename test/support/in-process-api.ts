@@ -7,12 +7,12 @@ import { Registry } from "prom-client";
 import { createLogger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { parseEnv } from "../../shared/config.ts";
-import { createApp } from "../app.ts";
-import { apiServerEnv } from "../config.ts";
-import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../http-server.ts";
-import { createAuthenticator, type AuthOptions } from "../auth.ts";
-import { RateLimiter } from "../rate-limiter.ts";
-import { connectRedis } from "../redis-connection.ts";
+import { createApp } from "../../api/app.ts";
+import { apiServerEnv } from "../../api/config.ts";
+import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../../api/http-server.ts";
+import { createAuthenticator, type AuthOptions } from "../../api/auth.ts";
+import { RateLimiter } from "../../api/rate-limiter.ts";
+import { connectRedis } from "../../api/redis-connection.ts";
 import { startLocalRedis, type LocalRedis } from "./local-redis.ts";
 
 export interface InProcessApi {

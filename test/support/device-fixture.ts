@@ -22,9 +22,9 @@ import {
   parseDeadLetterMessage,
   type DeadLetterMessage,
 } from "../../workers/device-ingest/dead-letter-message.ts";
-import { createTestEnv, ROOT } from "../support/stack.ts";
-import { freePort } from "../support/ports.ts";
-import { waitFor } from "../support/wait.ts";
+import { createTestEnv, ROOT } from "./stack.ts";
+import { freePort } from "./ports.ts";
+import { waitFor } from "./wait.ts";
 
 export const HUB = "telemetry";
 export const CONSUMER_GROUP = "device-ingest";

@@ -1,10 +1,8 @@
 // Runs `eventfleet <role>` as its own process (like a pod) for tests, and waits for its /readyz.
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
-import { freePort } from "../../test/support/ports.ts";
-import { waitFor } from "../../test/support/wait.ts";
-
-const ROOT = resolve(import.meta.dirname, "../..");
+import { freePort } from "./ports.ts";
+import { waitFor } from "./wait.ts";
+import { ROOT } from "./repo-root.ts";
 
 export interface RoleProcess {
   readonly child: ChildProcess;

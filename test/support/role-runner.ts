@@ -1,11 +1,13 @@
 // A role (`eventfleet api|relay|worker <name>`) as its own process, like a pod: spawn, ready probe, signals, restart.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { anyFreePort } from "../../dev/stack/ports.ts";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+import { ROOT } from "./repo-root.ts";
+
+export { ROOT };
 
 export interface RoleRunnerOptions {
   /** A short name for reports, e.g. `inventory-1`. */

@@ -2,14 +2,14 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import type { QueueClient } from "@azure/storage-queue";
-import { startEventHubsEmulator } from "../../dev/eventhubs-emulator/index.ts";
-import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../../test/devices/device-fixture.ts";
-import { createTestEnv } from "../../test/support/stack.ts";
-import { deadLetterMessage } from "../../workers/device-ingest/dead-letter-message.ts";
+import { startEventHubsEmulator } from "../../../dev/eventhubs-emulator/index.ts";
+import { CONSUMER_GROUP, DeviceTestProbe, FAST_WORKER_ENV, HUB } from "../device-fixture.ts";
+import { createTestEnv } from "../stack.ts";
+import { deadLetterMessage } from "../../../workers/device-ingest/dead-letter-message.ts";
 import { FaultLog, type ChaosResult, type InvariantResult } from "./chaos-report.ts";
-import { RoleRunner, type RoleExit } from "./role-runner.ts";
-import { SeededRandom } from "./seeded-random.ts";
-import { TcpFaultProxy } from "../../test/support/tcp-fault-proxy.ts";
+import { RoleRunner, type RoleExit } from "../role-runner.ts";
+import { SeededRandom } from "../seeded-random.ts";
+import { TcpFaultProxy } from "../tcp-fault-proxy.ts";
 
 export interface DeviceChaosOptions {
   events: number;

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsClient } from "../../shared/aws-clients.ts";
-import { getStack } from "../support/stack.ts";
+import { getStack } from "./stack.ts";
 
 export interface LocalServers {
   redisUrl: string;

@@ -2,12 +2,12 @@
 import { randomUUID } from "node:crypto";
 import { request, Agent } from "node:http";
 import fc from "fast-check";
-import { anyFreePort } from "../../dev/stack/ports.ts";
-import { createTestEnv } from "../../test/support/stack.ts";
+import { anyFreePort } from "../../../dev/stack/ports.ts";
+import { createTestEnv } from "../stack.ts";
 import type { ChaosResult, InvariantResult } from "./chaos-report.ts";
-import { RoleRunner } from "./role-runner.ts";
-import { jsonArbitrary, mutatedOrder, nastyKeys } from "../../api/test-support/fuzz-arbitraries.ts";
-import { validOrder } from "../../api/test-support/sample-order.ts";
+import { RoleRunner } from "../role-runner.ts";
+import { jsonArbitrary, mutatedOrder, nastyKeys } from "../fuzz-arbitraries.ts";
+import { validOrder } from "../sample-order.ts";
 
 export interface ApiFuzzOptions {
   requests: number;

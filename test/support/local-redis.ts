@@ -1,8 +1,8 @@
 // A throwaway redis-server on a free port for tests: started and killed by the test that needs it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
-import { freePort } from "../../test/support/ports.ts";
-import { waitFor } from "../../test/support/wait.ts";
+import { freePort } from "./ports.ts";
+import { waitFor } from "./wait.ts";
 
 export interface LocalRedis {
   readonly url: string;
