@@ -68,7 +68,12 @@ function lint(document: Record<string, unknown>): { errors: number; output: stri
   assert.ok(existsSync(REDOCLY), `${REDOCLY} missing: run \`make api-tools\` (scripts/install-api-tools.sh)`);
   const file = join(mkdtempSync(join(tmpdir(), "ef-openapi-")), "openapi.json");
   writeFileSync(file, JSON.stringify(document));
-  const result = spawnSync(REDOCLY, ["lint", file, "--format=json"], { encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(REDOCLY, ["lint", file, "--format=json"], {
+    encoding: "utf8",
+    timeout: 120_000,
+    // No telemetry and no update check: the linter talks to nothing but this machine.
+    env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+  });
   const output = `${result.stdout}${result.stderr}`;
   const report = JSON.parse(result.stdout) as { totals: { errors: number } };
   return { errors: report.totals.errors, output };
