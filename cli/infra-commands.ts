@@ -1,6 +1,17 @@
 // `eventfleet infra apply [--dry-run]` and `infra policy`: create or verify resources; print least privilege.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { loadConfigOrExit } from "../shared/role-process.ts";
+
+interface PolicyCommandOptions {
+  awsAccount?: string;
+  accountId?: string;
+  subscription?: string;
+  resourceGroup?: string;
+  storageAccount?: string;
+  cosmosAccount?: string;
+  eventhubsNamespace?: string;
+  role?: string;
+}
 
 export function registerInfraCommands(program: Command): void {
   const infra = program
@@ -58,17 +69,41 @@ export function registerInfraCommands(program: Command): void {
 
   infra
     .command("policy")
-    .description("print the least-privilege AWS IAM policy (JSON) and Azure role assignments of every role")
-    .option("--account-id <id>", "AWS account id to put in ARNs", "<account-id>")
+    .description(
+      "print the least-privilege AWS IAM policy (JSON) and Azure role assignments of every role; the flags fill in " +
+        "the account, subscription and resource names (Azure ones default to those in the endpoint variables)",
+    )
+    .option("--aws-account <id>", "AWS account id in the ARNs")
+    .addOption(new Option("--account-id <id>", "old name of --aws-account").hideHelp())
+    .option("--subscription <id>", "Azure subscription id in the scopes")
+    .option("--resource-group <name>", "Azure resource group of the storage, Cosmos and Event Hubs accounts")
+    .option("--storage-account <name>", "storage account name (default: from STORAGE_ACCOUNT_URL)")
+    .option("--cosmos-account <name>", "Cosmos DB account name (default: from COSMOS_ENDPOINT)")
+    .option("--eventhubs-namespace <name>", "Event Hubs namespace name (default: from EVENTHUB_NAMESPACE)")
     .option("--role <name>", "only this role (substring match)")
-    .action(async (options: { accountId: string; role?: string }) => {
+    .action(async (options: PolicyCommandOptions) => {
       const { infraEnv, topologyOf } = await import("../shared/topology/infra-apply.ts");
-      const { rolePolicies } = await import("../shared/topology/infra-policy.ts");
+      const { azureNamesFromEndpoints, placeholdersLeft, rolePolicies } =
+        await import("../shared/topology/infra-policy.ts");
       const config = loadConfigOrExit(infraEnv);
+      const fromEndpoints = azureNamesFromEndpoints(config);
       const policies = rolePolicies(topologyOf(config), {
         region: config.AWS_REGION,
-        accountId: options.accountId,
+        names: {
+          awsAccount: options.awsAccount ?? options.accountId,
+          subscription: options.subscription,
+          resourceGroup: options.resourceGroup,
+          storageAccount: options.storageAccount ?? fromEndpoints.storageAccount,
+          cosmosAccount: options.cosmosAccount ?? fromEndpoints.cosmosAccount,
+          eventHubsNamespace: options.eventhubsNamespace ?? fromEndpoints.eventHubsNamespace,
+        },
       }).filter((p) => !options.role || p.role.includes(options.role));
       process.stdout.write(`${JSON.stringify(policies, null, 2)}\n`);
+      const left = placeholdersLeft(policies);
+      if (left.length > 0) {
+        process.stderr.write(
+          `infra policy: still placeholders: ${left.map((p) => `${p.text} (set ${p.flag})`).join(", ")}\n`,
+        );
+      }
     });
 }

@@ -14,19 +14,65 @@ export interface RolePolicy {
   azure?: { role: string; scope: string; why: string }[];
 }
 
-export interface PolicyOptions {
-  region: string;
-  accountId: string;
+/** The names in ARNs and Azure scopes that eventfleet cannot know; unset ones print as PLACEHOLDERS. */
+export interface CloudNames {
+  awsAccount?: string | undefined;
+  subscription?: string | undefined;
+  resourceGroup?: string | undefined;
+  storageAccount?: string | undefined;
+  cosmosAccount?: string | undefined;
+  eventHubsNamespace?: string | undefined;
 }
 
-export function rolePolicies(topology: Topology, { region, accountId }: PolicyOptions): RolePolicy[] {
+/** What an unset name prints as, and the `infra policy` flag that fills it in. */
+export const PLACEHOLDERS: Record<keyof CloudNames, { text: string; flag: string }> = {
+  awsAccount: { text: "<aws-account-id>", flag: "--aws-account" },
+  subscription: { text: "<subscription-id>", flag: "--subscription" },
+  resourceGroup: { text: "<resource-group>", flag: "--resource-group" },
+  storageAccount: { text: "<storage-account>", flag: "--storage-account" },
+  cosmosAccount: { text: "<cosmos-account>", flag: "--cosmos-account" },
+  eventHubsNamespace: { text: "<eventhubs-namespace>", flag: "--eventhubs-namespace" },
+};
+
+export interface PolicyOptions {
+  region: string;
+  names: CloudNames;
+}
+
+/** The Azure names the environment already gives (the endpoints of `infra apply`), for `infra policy`'s defaults. */
+export function azureNamesFromEndpoints(env: {
+  STORAGE_ACCOUNT_URL?: string | undefined;
+  COSMOS_ENDPOINT?: string | undefined;
+  EVENTHUB_NAMESPACE?: string | undefined;
+}): CloudNames {
+  const first = (value: string | undefined, suffix: string) => {
+    if (!value) return undefined;
+    const host = value.includes("://") ? new URL(value).hostname : value;
+    return host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
+  };
+  return {
+    storageAccount: first(env.STORAGE_ACCOUNT_URL, ".blob.core.windows.net"),
+    cosmosAccount: first(env.COSMOS_ENDPOINT, ".documents.azure.com"),
+    eventHubsNamespace: first(env.EVENTHUB_NAMESPACE, ".servicebus.windows.net"),
+  };
+}
+
+/** The placeholders still in `policies`, each with the flag that would fill it. */
+export function placeholdersLeft(policies: readonly RolePolicy[]): { text: string; flag: string }[] {
+  const text = JSON.stringify(policies);
+  return Object.values(PLACEHOLDERS).filter((p) => text.includes(p.text));
+}
+
+export function rolePolicies(topology: Topology, { region, names }: PolicyOptions): RolePolicy[] {
+  const name = (key: keyof CloudNames) => names[key] ?? PLACEHOLDERS[key].text;
+  const accountId = name("awsAccount");
   const topicArn = `arn:aws:sns:${region}:${accountId}:${topology.topicName}`;
-  const queueArn = (name: string) => `arn:aws:sqs:${region}:${accountId}:${name}`;
+  const queueArn = (queue: string) => `arn:aws:sqs:${region}:${accountId}:${queue}`;
   const iam = (...Statement: Statement[]) => ({ Version: "2012-10-17" as const, Statement });
-  const storage =
-    "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<account>";
-  const hub = `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/${topology.eventHub.name}`;
-  const cosmosDb = `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.DocumentDB/databaseAccounts/<account>/dbs/${topology.cosmos.database}`;
+  const group = `/subscriptions/${name("subscription")}/resourceGroups/${name("resourceGroup")}/providers`;
+  const storage = `${group}/Microsoft.Storage/storageAccounts/${name("storageAccount")}`;
+  const hub = `${group}/Microsoft.EventHub/namespaces/${name("eventHubsNamespace")}/eventhubs/${topology.eventHub.name}`;
+  const cosmosDb = `${group}/Microsoft.DocumentDB/databaseAccounts/${name("cosmosAccount")}/dbs/${topology.cosmos.database}`;
   const publish: Statement = {
     Sid: "PublishOrderEvents",
     Effect: "Allow",
