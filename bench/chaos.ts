@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { runApiFuzz } from "../test/support/chaos/chaos-api.ts";
 import { runDeviceChaos } from "../test/support/chaos/chaos-devices.ts";
 import { runOrderChaos } from "../test/support/chaos/chaos-orders.ts";
+import { runPausedOwnerChaos } from "../test/support/chaos/chaos-paused-owner.ts";
 import { renderChaosMarkdown, violationCount, type ChaosResult } from "../test/support/chaos/chaos-report.ts";
 import { machineInfo, machineLine } from "./lib/machine.ts";
 import { ROOT } from "../test/support/role-runner.ts";
@@ -56,6 +57,18 @@ const scenarios: Array<{ name: string; run: () => Promise<ChaosResult> }> = [
         ratePerSecond: 800,
         seed: 20261125,
         settleTimeoutMs: 300_000,
+        progress: say,
+      }),
+  },
+  {
+    name: "paused-owner",
+    run: () =>
+      runPausedOwnerChaos({
+        eventsPerPhase: 2000,
+        partitions: 2,
+        successors: 2,
+        slowCosmosOneWayMs: 300,
+        observeAfterWakeMs: 15_000,
         progress: say,
       }),
   },

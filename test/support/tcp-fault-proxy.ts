@@ -1,5 +1,6 @@
 // A TCP proxy in front of an emulator that can be taken down and brought back (an outage without losing its
-// data), and that can add network latency (a cloud-like round trip to a server on this machine).
+// data), add network latency (a cloud-like round trip to a server on this machine), or black-hole the traffic
+// (connections accepted, nothing ever answered: a hung endpoint, a dropping firewall).
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export interface TcpFaultProxyOptions {
@@ -14,6 +15,8 @@ export class TcpFaultProxy {
   readonly #sockets = new Set<Socket>();
   port = 0;
   outages = 0;
+  /** While true, bytes from clients are swallowed: nothing reaches the server, nothing comes back. */
+  #blackHoled = false;
 
   constructor(targetPort: number, options: TcpFaultProxyOptions = {}) {
     this.#targetPort = targetPort;
@@ -24,6 +27,13 @@ export class TcpFaultProxy {
   async up(): Promise<void> {
     // No Nagle on either side: small writes held back for delayed ACKs would add ~40 ms the servers never cost.
     const server = createServer({ noDelay: true }, (client) => {
+      if (this.#blackHoled) {
+        this.#sockets.add(client);
+        client.on("close", () => this.#sockets.delete(client));
+        client.on("error", () => client.destroy());
+        client.resume(); // read and drop, never answer
+        return;
+      }
       const upstream = connect({ port: this.#targetPort, host: "127.0.0.1", noDelay: true });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
@@ -55,6 +65,23 @@ export class TcpFaultProxy {
       }, this.#delayMs);
     });
     from.on("end", () => setTimeout(() => to.end(), this.#delayMs));
+  }
+
+  /**
+   * From now on connections are accepted and never answered; open connections are cut from the server (their
+   * requests hang too). `restore()` ends it.
+   */
+  blackHole(): void {
+    this.#blackHoled = true;
+    for (const socket of this.#sockets) {
+      socket.unpipe();
+      socket.removeAllListeners("data");
+      socket.resume();
+    }
+  }
+
+  restore(): void {
+    this.#blackHoled = false;
   }
 
   /** Refuses new connections and resets open ones, as a stopped server would. */

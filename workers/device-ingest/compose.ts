@@ -1,18 +1,28 @@
 // Wires the device-ingest component from configuration: clients, store, dead-letter sink, consumer, checks, depth.
 import { hostname } from "node:os";
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { Registry } from "prom-client";
+import { cachedCheck } from "../../shared/cached-check.ts";
 import { ConfigError } from "../../shared/config.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import { createCosmosClient, createStorageClients } from "../../shared/azure-clients.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
 import { buildTopology } from "../../shared/topology/topology.ts";
-import { optionsFromConfig, type DeviceIngestConfig } from "./config.ts";
+import { DEVICE_INGEST_OPTION_VARIABLES, optionsFromConfig, type DeviceIngestConfig } from "./config.ts";
 import { DeadLetterSink } from "./dead-letter-sink.ts";
 import { DeviceIngest } from "./device-ingest.ts";
-import { resolveDeviceIngestOptions, type DeviceIngestOptionsInput } from "./device-ingest-options.ts";
+import {
+  DeviceIngestOptionsError,
+  resolveDeviceIngestOptions,
+  type DeviceIngestOptions,
+  type DeviceIngestOptionsInput,
+} from "./device-ingest-options.ts";
 import { DeviceStore } from "./device-store.ts";
 import { createEventHubConsumer } from "./event-hub-consumer.ts";
 import { createIngestMetrics } from "./ingest-metrics.ts";
+import { containerMemoryLimit, receiveSizing } from "./memory-budget.ts";
+import { PartitionOwnership } from "./partition-ownership.ts";
 
 export interface ComposedDeviceIngest {
   ingest: DeviceIngest;
@@ -25,27 +35,42 @@ export interface ComposedDeviceIngest {
   stop(): Promise<void>;
 }
 
+/** Every missing connection setting at once (one line each), not one per start. */
 function required(config: DeviceIngestConfig): { cosmosEndpoint: string } {
-  if (!config.COSMOS_ENDPOINT) {
+  const missing: [string, string][] = [];
+  if (!config.COSMOS_ENDPOINT) missing.push(["COSMOS_ENDPOINT", "a Cosmos DB endpoint"]);
+  if (!config.EVENTHUB_CONNECTION_STRING && !config.EVENTHUB_NAMESPACE)
+    missing.push(["EVENTHUB_CONNECTION_STRING", "a connection string (or set EVENTHUB_NAMESPACE)"]);
+  if (!config.STORAGE_CONNECTION_STRING && !config.STORAGE_ACCOUNT_URL)
+    missing.push(["STORAGE_CONNECTION_STRING", "a connection string (or set STORAGE_ACCOUNT_URL)"]);
+  if (missing.length > 0) {
     throw new ConfigError(
-      "COSMOS_ENDPOINT",
-      "COSMOS_ENDPOINT: got nothing (unset), expected a Cosmos DB endpoint",
+      missing[0]![0],
+      missing.map(([name, expected]) => `${name}: got nothing (unset), expected ${expected}`).join("\n"),
     );
   }
-  if (!config.EVENTHUB_CONNECTION_STRING && !config.EVENTHUB_NAMESPACE) {
-    throw new ConfigError(
-      "EVENTHUB_CONNECTION_STRING",
-      "EVENTHUB_CONNECTION_STRING: got nothing (unset), expected a connection string (or set EVENTHUB_NAMESPACE)",
-    );
-  }
-  if (!config.STORAGE_CONNECTION_STRING && !config.STORAGE_ACCOUNT_URL) {
-    throw new ConfigError(
-      "STORAGE_CONNECTION_STRING",
-      "STORAGE_CONNECTION_STRING: got nothing (unset), expected a connection string (or set STORAGE_ACCOUNT_URL)",
-    );
-  }
-  return { cosmosEndpoint: config.COSMOS_ENDPOINT };
+  return { cosmosEndpoint: config.COSMOS_ENDPOINT! };
 }
+
+/** Options from configuration; a wrong combination is reported naming the variables that set it, all at once. */
+function resolveOptions(
+  config: DeviceIngestConfig,
+  overrides: Partial<DeviceIngestOptionsInput> | undefined,
+): DeviceIngestOptions {
+  try {
+    return resolveDeviceIngestOptions({ ...optionsFromConfig(config), ...overrides });
+  } catch (error) {
+    if (!(error instanceof DeviceIngestOptionsError)) throw error;
+    const lines = error.problems.map(({ option, problem }) => {
+      const variable = DEVICE_INGEST_OPTION_VARIABLES[option];
+      return variable ? `${variable}: ${problem} (option ${option})` : `${option} ${problem}`;
+    });
+    throw new ConfigError(DEVICE_INGEST_OPTION_VARIABLES[error.problems[0]!.option] ?? "", lines.join("\n"));
+  }
+}
+
+/** Readiness of the work itself: receiving on the partitions it owns, or none available for it. */
+const RECEIVE_STALE_AFTER_MS = 30_000;
 
 export function composeDeviceIngest(
   config: DeviceIngestConfig & { EVENTFLEET_ENV: string },
@@ -53,16 +78,7 @@ export function composeDeviceIngest(
 ): ComposedDeviceIngest {
   const { cosmosEndpoint } = required(config);
   const { logger, registry } = context;
-  let options;
-  try {
-    options = resolveDeviceIngestOptions({ ...optionsFromConfig(config), ...context.overrides });
-  } catch (error) {
-    // Only combinations can be wrong here (each variable was validated alone): ownership expiry vs interval.
-    throw new ConfigError(
-      "DEVICE_INGEST_OWNERSHIP_EXPIRY_MS",
-      `DEVICE_INGEST_OWNERSHIP_EXPIRY_MS / DEVICE_INGEST_LB_INTERVAL_MS: ${(error as Error).message}`,
-    );
-  }
+  const options = resolveOptions(config, context.overrides);
   const topology = buildTopology({
     env: config.EVENTFLEET_ENV,
     ...(config.COSMOS_DATABASE ? { cosmosDatabase: config.COSMOS_DATABASE } : {}),
@@ -80,9 +96,11 @@ export function composeDeviceIngest(
   const metrics = createIngestMetrics(registry);
   const backoff = { baseMs: options.retryBaseMs, maxMs: options.retryMaxMs };
   const ownerId = `${hostname()}-${process.pid}`;
+  const consumer = createEventHubConsumer(config, checkpoints, { ...options, ownerId });
 
   const ingest = new DeviceIngest({
-    consumer: createEventHubConsumer(config, checkpoints, { ...options, ownerId }),
+    consumer,
+    ownership: new PartitionOwnership(checkpoints, ownerId),
     store: new DeviceStore({
       telemetry: database.container("telemetry"),
       devices: database.container("devices"),
@@ -105,33 +123,106 @@ export function composeDeviceIngest(
     options,
   });
 
+  /** Set once the hub's partitions are known and the subscription is made (see start). */
+  let partitionIds: string[] | undefined;
+  let startupProblem = "reading the hub's partition count";
+  const memoryLimitBytes = options.memoryLimitBytes ?? containerMemoryLimit();
+
+  // Dependency checks answer from their last result (cached-check.ts): a slow Cosmos must not time the probe out.
   const checks: ReadinessCheck[] = [
     {
       name: "subscribed",
       check: () => {
+        if (!partitionIds) throw new Error(`not subscribed yet: ${startupProblem}`);
         if (!ingest.subscribed) throw new Error("not subscribed to the consumer group");
       },
     },
-    {
-      name: "cosmos",
-      check: async () => {
-        await database.container("telemetry").read();
+    cachedCheck(
+      "partitions",
+      async () => {
+        const now = Date.now();
+        const owned = ingest.ownedPartitions();
+        const silent = owned.filter((p) => !p.busy && now - p.lastReceiveAt > RECEIVE_STALE_AFTER_MS);
+        if (silent.length > 0) {
+          throw new Error(
+            `nothing received on partition(s) ${silent.map((p) => p.partitionId).join(", ")} for ${RECEIVE_STALE_AFTER_MS / 1000} s: is AMQP (port 5671/443) to the Event Hubs namespace allowed?`,
+          );
+        }
+        if (owned.length > 0 || !partitionIds) return;
+        // Owning nothing is fine only when every partition has a live owner (more replicas than partitions).
+        const live = new Set(
+          (await listOwnership())
+            .filter((o) => o.ownerId && now - (o.lastModifiedTimeInMs ?? 0) < options.ownershipExpiryMs)
+            .map((o) => o.partitionId),
+        );
+        const free = partitionIds.filter((id) => !live.has(id));
+        if (free.length > 0)
+          throw new Error(
+            `owns no partition while ${free.length} have no live owner (partitions ${free.join(", ")})`,
+          );
       },
-    },
-    {
-      name: "deadletter-queue",
-      check: async () => {
-        await queue.getProperties();
-      },
-    },
-    {
-      name: "checkpoint-store",
-      check: async () => {
-        if (!(await checkpoints.exists()))
-          throw new Error(`blob container ${checkpoints.containerName} is missing`);
-      },
-    },
+      { refreshMs: 2000 },
+    ),
+    cachedCheck("cosmos", async () => {
+      await database.container("telemetry").read({ abortSignal: AbortSignal.timeout(10_000) });
+    }),
+    cachedCheck("deadletter-queue", async () => {
+      await queue.getProperties({ abortSignal: AbortSignal.timeout(10_000) });
+    }),
+    cachedCheck("checkpoint-store", async () => {
+      if (!(await checkpoints.exists({ abortSignal: AbortSignal.timeout(10_000) })))
+        throw new Error(`blob container ${checkpoints.containerName} is missing`);
+    }),
   ];
+  const ownershipStore = new BlobCheckpointStore(checkpoints);
+  const listOwnership = () =>
+    ownershipStore.listOwnership(
+      consumer.fullyQualifiedNamespace,
+      consumer.eventHubName,
+      options.consumerGroup,
+      {
+        abortSignal: AbortSignal.timeout(10_000),
+      },
+    );
+
+  /** Reads the partition count (retrying until it can), sizes batches and prefetch from the memory limit, subscribes. */
+  let stopped = false;
+  const subscribe = async () => {
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        partitionIds = await consumer.getPartitionIds({ abortSignal: AbortSignal.timeout(30_000) });
+        break;
+      } catch (error) {
+        startupProblem = `reading the hub's partition count failed (attempt ${attempt}): ${errorMessage(error)}`;
+        logger.warn({ err: errorMessage(error) }, startupProblem);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** attempt)).unref());
+      }
+    }
+    if (stopped || !partitionIds) return;
+    const sizing = receiveSizing({
+      memoryLimitBytes,
+      eventBufferShare: options.eventBufferShare,
+      partitions: partitionIds.length,
+      maxEventBytes: options.maxEventBytes,
+      maxBatchSize: options.maxBatchSize,
+    });
+    ingest.start(sizing);
+    logger.info(
+      {
+        ownerId,
+        eventHub: topology.eventHub.name,
+        consumerGroup: options.consumerGroup,
+        database: topology.cosmos.database,
+        deadLetterQueue: topology.storageQueue,
+        partitions: partitionIds.length,
+        memoryLimitBytes: memoryLimitBytes ?? null,
+        maxBatchSize: sizing.maxBatchSize,
+        prefetchCount: sizing.prefetchCount,
+        worstCaseBufferedBytes: sizing.worstCaseBytes,
+      },
+      "subscribed; partitions are claimed by load balancing",
+    );
+  };
 
   const depthLabels = { queue: "telemetry-deadletter", kind: "dlq" };
   const refreshDepth = async () => {
@@ -152,19 +243,10 @@ export function composeDeviceIngest(
       void refreshDepth();
       depthTimer = setInterval(() => void refreshDepth(), options.queueDepthCacheMs);
       depthTimer.unref();
-      ingest.start();
-      logger.info(
-        {
-          ownerId,
-          eventHub: topology.eventHub.name,
-          consumerGroup: options.consumerGroup,
-          database: topology.cosmos.database,
-          deadLetterQueue: topology.storageQueue,
-        },
-        "subscribed; partitions are claimed by load balancing",
-      );
+      void subscribe();
     },
     async stop() {
+      stopped = true;
       clearInterval(depthTimer);
       await ingest.stop();
       cosmos.dispose();

@@ -49,33 +49,57 @@ export interface DeviceIngestOptions {
   writeMode: "bulk" | "per-event";
   /** How old the cached dead-letter queue depth may be before a scrape refreshes it. Default 10 s. */
   queueDepthCacheMs: number;
+  /**
+   * The pod's memory limit in bytes, which bounds batch size and prefetch (memory-budget.ts). Default: read from
+   * the container's cgroup (memory.max, or memory.limit_in_bytes on cgroup v1); none there means no bound.
+   */
+  memoryLimitBytes: number | undefined;
+  /** Share of memoryLimitBytes that buffered events may take. Default 0.5; the rest is the runtime and clients. */
+  eventBufferShare: number;
 }
 
 export type DeviceIngestOptionsInput = Pick<DeviceIngestOptions, "consumerGroup"> &
   Partial<Omit<DeviceIngestOptions, "consumerGroup">>;
 
-/** Fills in defaults and rejects combinations that cannot work, naming the option and the fix. */
+/** Each default once (its reason is on the option above); the environment variables (config.ts) use these too. */
+export const DEVICE_INGEST_DEFAULTS = {
+  maxBatchSize: 500,
+  maxWaitMs: 1000,
+  startPosition: "earliest",
+  loadBalancing: "balanced",
+  loadBalancingIntervalMs: 10_000,
+  ownershipExpiryMs: 60_000,
+  checkpointEveryEvents: 1000,
+  checkpointIntervalMs: 5000,
+  retryBaseMs: 200,
+  retryMaxMs: 30_000,
+  drainTimeoutMs: 15_000,
+  maxEventBytes: 256 * 1024,
+  writeMode: "bulk",
+  queueDepthCacheMs: 10_000,
+  memoryLimitBytes: undefined,
+  eventBufferShare: 0.5,
+} as const satisfies Omit<DeviceIngestOptions, "consumerGroup">;
+
+/** The options are wrong: each problem names the option; the role maps options to the variables that set them. */
+export class DeviceIngestOptionsError extends Error {
+  readonly problems: { option: keyof DeviceIngestOptions; problem: string }[];
+  constructor(problems: { option: keyof DeviceIngestOptions; problem: string }[]) {
+    super(`invalid device-ingest options: ${problems.map((p) => `${p.option} ${p.problem}`).join("; ")}`);
+    this.name = "DeviceIngestOptionsError";
+    this.problems = problems;
+  }
+}
+
+/** Fills in defaults and rejects combinations that cannot work, naming the option and the fix (all at once). */
 export function resolveDeviceIngestOptions(input: DeviceIngestOptionsInput): DeviceIngestOptions {
-  const options: DeviceIngestOptions = {
-    consumerGroup: input.consumerGroup,
-    maxBatchSize: input.maxBatchSize ?? 500,
-    maxWaitMs: input.maxWaitMs ?? 1000,
-    startPosition: input.startPosition ?? "earliest",
-    loadBalancing: input.loadBalancing ?? "balanced",
-    loadBalancingIntervalMs: input.loadBalancingIntervalMs ?? 10_000,
-    ownershipExpiryMs: input.ownershipExpiryMs ?? 60_000,
-    checkpointEveryEvents: input.checkpointEveryEvents ?? 1000,
-    checkpointIntervalMs: input.checkpointIntervalMs ?? 5000,
-    retryBaseMs: input.retryBaseMs ?? 200,
-    retryMaxMs: input.retryMaxMs ?? 30_000,
-    drainTimeoutMs: input.drainTimeoutMs ?? 15_000,
-    maxEventBytes: input.maxEventBytes ?? 256 * 1024,
-    writeMode: input.writeMode ?? "bulk",
-    queueDepthCacheMs: input.queueDepthCacheMs ?? 10_000,
-  };
-  const problems: string[] = [];
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const options: DeviceIngestOptions = { ...DEVICE_INGEST_DEFAULTS, ...given } as DeviceIngestOptions;
+  const problems: { option: keyof DeviceIngestOptions; problem: string }[] = [];
   const check = (ok: boolean, problem: string) => {
-    if (!ok) problems.push(problem);
+    if (ok) return;
+    const [option, ...rest] = problem.split(" ");
+    problems.push({ option: option as keyof DeviceIngestOptions, problem: rest.join(" ") });
   };
   const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
   check(options.consumerGroup.length > 0, "consumerGroup must not be empty");
@@ -88,12 +112,21 @@ export function resolveDeviceIngestOptions(input: DeviceIngestOptionsInput): Dev
   );
   check(positiveInt(options.checkpointEveryEvents), "checkpointEveryEvents must be a positive integer");
   check(positiveInt(options.checkpointIntervalMs), "checkpointIntervalMs must be a positive integer");
+  check(options.retryBaseMs > 0, "retryBaseMs must be above 0");
   check(
-    options.retryBaseMs > 0 && options.retryBaseMs <= options.retryMaxMs,
-    "retryBaseMs must be above 0 and at most retryMaxMs",
+    options.retryMaxMs >= options.retryBaseMs,
+    `retryMaxMs must be at least retryBaseMs (${options.retryBaseMs} ms)`,
   );
   check(options.drainTimeoutMs >= 0, "drainTimeoutMs must not be negative");
   check(positiveInt(options.maxEventBytes), "maxEventBytes must be a positive integer");
-  if (problems.length > 0) throw new Error(`invalid device-ingest options: ${problems.join("; ")}`);
+  check(
+    options.memoryLimitBytes === undefined || positiveInt(options.memoryLimitBytes),
+    "memoryLimitBytes must be a positive integer number of bytes",
+  );
+  check(
+    options.eventBufferShare > 0 && options.eventBufferShare < 1,
+    "eventBufferShare must be between 0 and 1 (exclusive)",
+  );
+  if (problems.length > 0) throw new DeviceIngestOptionsError(problems);
   return options;
 }

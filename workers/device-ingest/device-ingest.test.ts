@@ -43,6 +43,14 @@ function harness(options: {
       updateDeviceStates: () => Promise.resolve(),
     },
     deadLetters: { send: () => Promise.resolve() },
+    // The recorded owner is always us here; partition-ownership.test.ts covers the records against Azurite.
+    ownership: {
+      assertOwner: () => Promise.resolve(),
+      checkpoint: async (context, event) => {
+        await context.updateCheckpoint(event);
+        return "written";
+      },
+    },
     metrics: createIngestMetrics(new Registry()),
     logger: pino({ level: "silent" }),
     options: resolveDeviceIngestOptions({

@@ -16,6 +16,9 @@ import type { DeviceStore } from "./device-store.ts";
 import { bodyBytes } from "./event-decoding.ts";
 import { ingestBatch, type ReceivedBody } from "./ingest-batch.ts";
 import type { IngestMetrics } from "./ingest-metrics.ts";
+import type { ReceiveSizing } from "./memory-budget.ts";
+import { OwnershipLostError } from "./partition-ownership.ts";
+import { PartitionProcessor, type OwnershipRecords } from "./partition-processor.ts";
 import { RetryAbandonedError } from "./retry-backoff.ts";
 
 export interface DeviceIngestDependencies {
@@ -23,39 +26,16 @@ export interface DeviceIngestDependencies {
   consumer: EventHubConsumerClient;
   store: Pick<DeviceStore, "writeTelemetry" | "updateDeviceStates">;
   deadLetters: Pick<DeadLetterSink, "send">;
+  /** The ownership and checkpoint records this replica checks before each batch and each checkpoint. */
+  ownership: OwnershipRecords;
   metrics: IngestMetrics;
   logger: Logger;
   options: DeviceIngestOptions;
 }
 
-/** What this replica knows about one partition it owns. */
-class PartitionState {
-  readonly partitionId: string;
-  /** Aborts retries of the batch in flight: ownership lost, or the shutdown drain budget ran out. */
-  readonly abort = new AbortController();
-  inFlight: Promise<void> | undefined;
-  /** The last durable event not yet checkpointed, and how many durable events that covers. */
-  pending: ReceivedEventData | undefined;
-  pendingCount = 0;
-  firstPendingAt = 0;
-  /** Since when the checkpoint has been behind the events received (undefined when caught up). */
-  behindSince: number | undefined;
-  lastReceivedSequence = -1;
-  checkpointedSequence = -1;
-  /**
-   * Another replica owns the partition now. From here on we never checkpoint it: our checkpoint could land after
-   * the new owner's and move it back (harmless redelivery, but a checkpoint left behind the last event).
-   */
-  ownershipLost = false;
-
-  constructor(partitionId: string) {
-    this.partitionId = partitionId;
-  }
-}
-
 export class DeviceIngest {
   readonly #deps: DeviceIngestDependencies;
-  readonly #partitions = new Map<PartitionContext, PartitionState>();
+  readonly #partitions = new Map<PartitionContext, PartitionProcessor>();
   #subscription: Subscription | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -63,9 +43,14 @@ export class DeviceIngest {
     this.#deps = deps;
   }
 
-  /** Subscribes the consumer group; partitions are claimed by the load balancer from here on. */
-  start(): void {
+  /**
+   * Subscribes the consumer group; partitions are claimed by the load balancer from here on. `sizing` (batch size
+   * and prefetch from the memory budget, memory-budget.ts) defaults to the options' batch size, one batch ahead.
+   */
+  start(sizing?: Pick<ReceiveSizing, "maxBatchSize" | "prefetchCount">): void {
+    if (this.#stopping || this.#subscription) return;
     const { consumer, options } = this.#deps;
+    sizing ??= { maxBatchSize: options.maxBatchSize, prefetchCount: options.maxBatchSize };
     this.#subscription = consumer.subscribe(
       {
         processInitialize: (context) => Promise.resolve(this.#initialize(context)),
@@ -74,7 +59,9 @@ export class DeviceIngest {
         processClose: async (reason, context) => this.#close(reason, context),
       },
       {
-        maxBatchSize: options.maxBatchSize,
+        maxBatchSize: sizing.maxBatchSize,
+        // Bounded: the SDK's default (3 × batch size) per partition is what let large events exhaust memory.
+        prefetchCount: sizing.prefetchCount,
         maxWaitTimeInSeconds: options.maxWaitMs / 1000,
         startPosition: options.startPosition === "earliest" ? earliestEventPosition : latestEventPosition,
         // Partition lag comes from the receiver's runtime metrics: last enqueued minus last processed.
@@ -88,6 +75,17 @@ export class DeviceIngest {
   /** Subscribed and not stopping: what readiness reports as the work loop. */
   get subscribed(): boolean {
     return this.#stopping === undefined && this.#subscription?.isRunning === true;
+  }
+
+  /** The partitions this replica processes now, and when the SDK last handed each a batch (empty or not). */
+  ownedPartitions(): { partitionId: string; lastReceiveAt: number; busy: boolean }[] {
+    return [...this.#partitions.values()]
+      .filter((p) => !p.ownershipLost)
+      .map((p) => ({
+        partitionId: p.partitionId,
+        lastReceiveAt: p.lastReceiveAt,
+        busy: p.inFlight !== undefined,
+      }));
   }
 
   /**
@@ -110,12 +108,13 @@ export class DeviceIngest {
   }
 
   #initialize(context: PartitionContext): void {
-    this.#partitions.set(context, new PartitionState(context.partitionId));
+    const { ownership, logger, options } = this.#deps;
+    this.#partitions.set(context, new PartitionProcessor(context, { ownership, logger, options }));
     this.#deps.metrics.ownedPartitions.set(this.#partitions.size);
     this.#deps.logger.info({ partition: context.partitionId }, "partition claimed");
   }
 
-  #state(context: PartitionContext): PartitionState {
+  #state(context: PartitionContext): PartitionProcessor {
     let state = this.#partitions.get(context);
     if (!state) {
       // processInitialize failed or raced; start tracking now rather than lose the batch.
@@ -142,14 +141,15 @@ export class DeviceIngest {
   async #handle(
     events: ReceivedEventData[],
     context: PartitionContext,
-    state: PartitionState,
+    state: PartitionProcessor,
   ): Promise<void> {
     const { metrics, options, logger } = this.#deps;
     const partition = context.partitionId;
+    state.received(events);
     if (events.length > 0) {
+      // Only the recorded owner reads a partition: a replica paused past its ownership gives it up here.
+      await state.assertOwner();
       const last = events[events.length - 1]!;
-      if (state.behindSince === undefined) state.behindSince = Date.now();
-      state.lastReceivedSequence = last.sequenceNumber;
       const bodies: ReceivedBody[] = events.map((e) => ({
         bytes: bodyBytes(e.body),
         position: {
@@ -187,47 +187,15 @@ export class DeviceIngest {
           );
         }
       }
-      if (state.pending === undefined) state.firstPendingAt = Date.now();
-      state.pending = last;
-      state.pendingCount += events.length;
+      state.durable(last, events.length);
     }
     const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
-    const processed = state.pending?.sequenceNumber ?? state.checkpointedSequence;
+    const processed = state.processedSequence;
     if (lastEnqueued !== undefined && processed >= 0) {
       metrics.partitionLag.set({ partition }, Math.max(0, lastEnqueued - processed));
     }
-    if (
-      state.pending &&
-      (state.pendingCount >= options.checkpointEveryEvents ||
-        Date.now() - state.firstPendingAt >= options.checkpointIntervalMs)
-    ) {
-      await this.#checkpoint(context, state);
-    }
-    metrics.checkpointAge.set(
-      { partition },
-      state.behindSince === undefined ? 0 : (Date.now() - state.behindSince) / 1000,
-    );
-  }
-
-  /** Checkpoints the last durable event. A failure is logged and retried with the next batch, never thrown. */
-  async #checkpoint(context: PartitionContext, state: PartitionState): Promise<void> {
-    const event = state.pending;
-    if (!event || state.ownershipLost) return;
-    try {
-      await context.updateCheckpoint(event);
-    } catch (error) {
-      this.#deps.logger.warn(
-        { partition: state.partitionId, sequenceNumber: event.sequenceNumber, err: errorMessage(error) },
-        "checkpoint failed; will retry (events are durable, a restart would redeliver and overwrite them)",
-      );
-      return;
-    }
-    state.checkpointedSequence = event.sequenceNumber;
-    if (state.pending === event) {
-      state.pending = undefined;
-      state.pendingCount = 0;
-    }
-    if (state.checkpointedSequence >= state.lastReceivedSequence) state.behindSince = undefined;
+    if (state.checkpointDue) await state.checkpoint();
+    metrics.checkpointAge.set({ partition }, state.checkpointAgeSeconds);
   }
 
   async #close(reason: CloseReason, context: PartitionContext): Promise<void> {
@@ -241,7 +209,7 @@ export class DeviceIngest {
         state.abort.abort();
       }
       await state.inFlight;
-      await this.#checkpoint(context, state);
+      await state.checkpoint();
       this.#partitions.delete(context);
     }
     const { metrics } = this.#deps;
@@ -256,6 +224,10 @@ export class DeviceIngest {
 
   #processError(error: Error, context: PartitionContext): void {
     if (error instanceof RetryAbandonedError) return;
+    if (error instanceof OwnershipLostError) {
+      this.#deps.logger.warn({ partition: context.partitionId }, error.message);
+      return;
+    }
     this.#deps.logger.warn(
       {
         partition: context.partitionId || undefined,
