@@ -40,6 +40,8 @@ void describe("eventfleet simulate orders", () => {
         api.url,
         "--seed-stock",
         "1000",
+        "--outcome-wait",
+        "1",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -52,6 +54,9 @@ void describe("eventfleet simulate orders", () => {
     assert.match(stdout, /orders 25\/25 · accepted 25 · refused 0 · failed 0/);
     assert.match(stdout, /last order: curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/orders\/[0-9a-f-]{36}/);
     assert.match(stderr, /seeded 1000 units/);
+    // No worker runs here: the orders stay ACKNOWLEDGED, and the run says what that means.
+    assert.match(stdout, /^outcome of the last 20 orders after \d+\.\d s: ACKNOWLEDGED 20$/m);
+    assert.match(stdout, /^still ACKNOWLEDGED 20: no inventory worker has taken them yet; is it running/m);
     const placed = await api.redis.xlen(api.store.keys.outbox);
     assert.equal(placed, 25);
     assert.deepEqual(await api.store.getStock("SKU-APPLE"), {
@@ -64,7 +69,9 @@ void describe("eventfleet simulate orders", () => {
   void test("without --seed-stock on empty stock it warns that the orders will be REJECTED, and how to avoid it", async () => {
     const sku = "SKU-CHERRY";
     await api.store.setAvailable(sku, 0);
-    const { code, stderr } = await simulate("--count", "2", "--rate", "50", "--api-url", api.url);
+    const { code, stderr } = await simulate(
+      ...["--count", "2", "--rate", "50", "--api-url", api.url, "--outcome-wait", "0"],
+    );
     assert.equal(code, 0, stderr);
     assert.match(stderr, /warning: no stock of .*SKU-CHERRY.*will REJECT .*--seed-stock/);
   });
@@ -74,7 +81,9 @@ void describe("eventfleet simulate orders says what each failure was", () => {
   const limited = withInProcessApi({ rateLimit: { perSecond: 1, burst: 2 } });
 
   void test("429: the refusals are explained with the API's limit and what to change", async () => {
-    const { stdout } = await simulate("--count", "8", "--rate", "200", "--api-url", limited.url);
+    const { stdout } = await simulate(
+      ...["--count", "8", "--rate", "200", "--api-url", limited.url, "--outcome-wait", "0"],
+    );
     assert.match(
       stdout,
       /^refused 429×\d+: Too Many Requests: .*\(1\/s with bursts of 2: the API's RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST\).*lower --rate \(now 200\/s\)/m,

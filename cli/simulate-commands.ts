@@ -2,7 +2,8 @@
 import { Option, type Command } from "commander";
 import { registerSimulateDevicesCommand } from "./simulate-devices-commands.ts";
 import type { SimulationProgress } from "../api/order-simulator.ts";
-import { positiveInt, positiveNumber } from "./option-parsers.ts";
+import { nonNegativeNumber, positiveInt, positiveNumber } from "./option-parsers.ts";
+import { followOrders, outcomeLines, type ApiCall } from "./order-outcome.ts";
 import {
   answered,
   progressLine,
@@ -18,7 +19,11 @@ interface SimulateOrdersOptions {
   apiKey?: string;
   token?: string;
   seedStock?: number;
+  outcomeWait: number;
 }
+
+/** Most orders whose outcome is followed after a run (the last ones placed). */
+const OUTCOME_SAMPLE = 20;
 
 /** A live progress line on `stream` (cli-progress): redrawn in place on a terminal, fitted to its width. */
 export async function orderProgress(
@@ -59,11 +64,6 @@ export async function orderProgress(
       if (started) bar.stop();
     },
   };
-}
-
-interface ApiCall {
-  apiUrl: string;
-  headers: Record<string, string>;
 }
 
 /** The API did not answer at all: say what the socket said (ECONNREFUSED …) and stop (exit 1). */
@@ -146,6 +146,14 @@ async function simulateOrdersCommand(options: SimulateOrdersOptions): Promise<vo
   progress.stop();
   process.stdout.write(`${summaryLine(result, context)}\n`);
   for (const line of troubleLines(result, context)) process.stdout.write(`${line}\n`);
+  if (result.orderIds.length > 0 && options.outcomeWait > 0) {
+    const outcome = await followOrders(
+      call,
+      result.orderIds.slice(-OUTCOME_SAMPLE),
+      options.outcomeWait * 1000,
+    );
+    for (const line of outcomeLines(outcome)) process.stdout.write(`${line}\n`);
+  }
   if (result.orderIds.length > 0) {
     process.stdout.write(
       `last order: curl -s ${new URL(`/v1/orders/${result.orderIds.at(-1)}`, options.apiUrl).href}\n`,
@@ -169,6 +177,14 @@ export function registerSimulateCommands(program: Command): void {
         "--seed-stock <units>",
         "first set this many units available for every simulated SKU",
       ).argParser(positiveInt),
+    )
+    .addOption(
+      new Option(
+        "--outcome-wait <seconds>",
+        `afterwards, follow the last ${OUTCOME_SAMPLE} orders this long (until final) and say where they ended and why (0: skip)`,
+      )
+        .argParser(nonNegativeNumber)
+        .default(5),
     )
     .action(simulateOrdersCommand);
   registerSimulateDevicesCommand(simulate);
