@@ -5,6 +5,11 @@ import { runApiFuzz } from "../test/support/chaos/chaos-api.ts";
 import { runDeviceChaos } from "../test/support/chaos/chaos-devices.ts";
 import { runOrderChaos } from "../test/support/chaos/chaos-orders.ts";
 import { runPausedOwnerChaos } from "../test/support/chaos/chaos-paused-owner.ts";
+import {
+  runPoisonChaos,
+  runRedisLossChaos,
+  runSnsFaultChaos,
+} from "../test/support/chaos/chaos-order-faults.ts";
 import { renderChaosMarkdown, violationCount, type ChaosResult } from "../test/support/chaos/chaos-report.ts";
 import { machineInfo, machineLine } from "./lib/machine.ts";
 import { ROOT } from "../test/support/role-runner.ts";
@@ -71,6 +76,26 @@ const scenarios: Array<{ name: string; run: () => Promise<ChaosResult> }> = [
         observeAfterWakeMs: 15_000,
         progress: say,
       }),
+  },
+  {
+    name: "redis-loss",
+    run: () => runRedisLossChaos({ ordersPerPhase: 50, persistence: false, progress: say }),
+  },
+  {
+    name: "redis-aof",
+    run: () => runRedisLossChaos({ ordersPerPhase: 50, persistence: true, progress: say }),
+  },
+  {
+    name: "sns-reset",
+    run: () => runSnsFaultChaos({ fault: "reset", faultMs: 40_000, orders: 40, progress: say }),
+  },
+  {
+    name: "sns-blackhole",
+    run: () => runSnsFaultChaos({ fault: "blackhole", faultMs: 40_000, orders: 40, progress: say }),
+  },
+  {
+    name: "poison",
+    run: () => runPoisonChaos({ messages: 10, progress: say }),
   },
   {
     name: "api",

@@ -1,4 +1,5 @@
-// A redis-server this run owns, on a fixed port with AOF on, so it can be restarted (a fault) and keep its data.
+// A redis-server this run owns, on a fixed port, restarted or crashed as a fault: with AOF on (the default, as
+// production must run it) it keeps its data; with persistence off it comes back empty.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,11 @@ export class RestartableRedis {
   port = 0;
   #process: ManagedProcess | undefined;
   restarts = 0;
+  readonly #persistence: boolean;
+
+  constructor(options: { persistence?: boolean } = {}) {
+    this.#persistence = options.persistence ?? true;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -29,7 +35,7 @@ export class RestartableRedis {
         "--save",
         "",
         "--appendonly",
-        "yes",
+        this.#persistence ? "yes" : "no",
         "--appendfsync",
         "always",
         "--dir",
@@ -43,6 +49,17 @@ export class RestartableRedis {
   /** Stops the server (SIGTERM: clean shutdown) and starts it again on the same port and data directory. */
   async restart(): Promise<number> {
     const started = performance.now();
+    await this.#process?.stop(10_000);
+    await this.start();
+    this.restarts += 1;
+    return performance.now() - started;
+  }
+
+  /** SIGKILLs the server (a crash, a node lost) and starts it again on the same port and data directory. */
+  async crash(): Promise<number> {
+    const started = performance.now();
+    const pid = this.#process?.pid;
+    if (pid !== undefined) process.kill(pid, "SIGKILL");
     await this.#process?.stop(10_000);
     await this.start();
     this.restarts += 1;
