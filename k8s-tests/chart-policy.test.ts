@@ -488,6 +488,34 @@ void describe("chart policy: overrides reach every consumer", { skip }, () => {
     assert.equal(pod.securityContext?.runAsNonRoot, true);
   });
 
+  void test("KEDA's Event Hubs threshold is above the lag a replica that keeps up shows (measured)", async () => {
+    // bench/keda-threshold.ts: KEDA's unprocessed-event count of one replica at steady rates, per checkpoint
+    // interval. Up to 1,000 events/s the replica kept up on the measuring machine; that lag is not a backlog.
+    const table = readFileSync(join(ROOT, "bench/results/keda-threshold.md"), "utf8");
+    const rows = [...table.matchAll(/^\| (\d+) ms \| (\d+)\/s \| \d+ \| \d+ \| (\d+) \|/gm)].map((m) => ({
+      intervalMs: Number(m[1]),
+      rate: Number(m[2]),
+      max: Number(m[3]),
+    }));
+    const objects = await render("azure-only");
+    const worker = byKind<Deployment>(objects, "Deployment").find((d) =>
+      d.spec.template.spec.containers[0]!.args?.includes("device-ingest"),
+    )!;
+    const intervalMs = Number(
+      envOf(worker.spec.template.spec.containers[0]!).DEVICE_INGEST_CHECKPOINT_INTERVAL_MS,
+    );
+    const keptUp = rows.filter((r) => r.intervalMs === intervalMs && r.rate <= 1000);
+    assert.ok(keptUp.length >= 2, `measurements for a ${intervalMs} ms checkpoint interval`);
+    const threshold = Number(
+      byKind<ScaledObject>(objects, "ScaledObject")[0]!.spec.triggers[0]!.metadata.unprocessedEventThreshold,
+    );
+    for (const r of keptUp)
+      assert.ok(
+        threshold >= r.max,
+        `at ${r.rate} events/s KEDA sees ${r.max} unprocessed events: threshold ${threshold}`,
+      );
+  });
+
   void test("api.authMode=jwt renders the issuer settings the API needs", async () => {
     const objects = await render("full");
     const api = roleDeployments(objects).find(

@@ -54,7 +54,7 @@ export const deviceIngestEnv = {
     default: String(D.checkpointEveryEvents),
   }),
   DEVICE_INGEST_CHECKPOINT_INTERVAL_MS: ms(
-    "Checkpoint a partition with durable events at least this often.",
+    "Checkpoint a partition with durable events at least this often (KEDA's lag count rises between checkpoints: see the chart's deviceIngest.checkpoint).",
     D.checkpointIntervalMs,
   ),
   DEVICE_INGEST_RETRY_MAX_MS: ms(

@@ -29,7 +29,10 @@ export interface DeviceIngestOptions {
   ownershipExpiryMs: number;
   /** Checkpoint after this many durable events. Default 1000: redelivery after a crash stays small. */
   checkpointEveryEvents: number;
-  /** ...or when the oldest uncheckpointed durable event is this old. Default 5 s. */
+  /**
+   * ...or when the oldest uncheckpointed durable event is this old. Default 1 s: KEDA counts the events after the
+   * last checkpoint as lag, so the chart's threshold is chosen with it (helm/eventfleet/values.yaml).
+   */
   checkpointIntervalMs: number;
   /** First pause after a failed write to Cosmos or the dead-letter queue. Default 200 ms. */
   retryBaseMs: number;
@@ -70,7 +73,7 @@ export const DEVICE_INGEST_DEFAULTS = {
   loadBalancingIntervalMs: 10_000,
   ownershipExpiryMs: 60_000,
   checkpointEveryEvents: 1000,
-  checkpointIntervalMs: 5000,
+  checkpointIntervalMs: 1000,
   retryBaseMs: 200,
   retryMaxMs: 30_000,
   drainTimeoutMs: 15_000,
