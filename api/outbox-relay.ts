@@ -12,6 +12,7 @@ import type { Redis } from "ioredis";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { backoffDelay } from "../shared/backoff.ts";
 import { parseOutboxEntry, type OutboxEntry } from "../shared/orders/outbox-entry.ts";
 import { redisKeys } from "../shared/redis-keys.ts";
 import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
@@ -225,11 +226,9 @@ export class OutboxRelay {
 
   async #backoff(): Promise<void> {
     const { backoffInitialMs, backoffMaxMs } = this.#o;
-    const ms = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.#failures - 1, 20));
-    // Jitter spreads several relays' retries apart.
-    await sleep(ms / 2 + Math.random() * (ms / 2), undefined, { signal: this.#stopping.signal }).catch(
-      () => undefined,
-    );
+    // Jitter (half to all of the pause) spreads several relays' retries apart.
+    const ms = backoffDelay({ base: backoffInitialMs, max: backoffMaxMs, jitter: [0.5, 1] }, this.#failures);
+    await sleep(ms, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
   }
 
   async #ensureGroup(): Promise<void> {

@@ -2,8 +2,7 @@
 import { Argument, type Command } from "commander";
 import { positiveInt } from "./option-parsers.ts";
 
-const WORKERS = ["inventory", "shipment", "notification"] as const;
-type Worker = (typeof WORKERS)[number];
+import { SQS_WORKERS as WORKERS, type SqsWorker as Worker } from "../shared/topology/topology.ts";
 
 async function loadTools() {
   const [{ awsEnv, queueUrlVar, parseEnv, ConfigError }, { createSqsClient }, tools] = await Promise.all([

@@ -1,14 +1,15 @@
 // The long-running roles: `eventfleet api`, `relay`, `worker <name>`. Each loads only its own component.
 import { Argument, Option, type Command } from "commander";
+import type { SqsWorker } from "../shared/topology/topology.ts";
 import { environmentHelp, type ConfigCatalog, type HelpRole } from "./role-environment-help.ts";
 
-/** Worker name → how to run it. Each module's `main()` runs the role until SIGTERM. */
+/** Worker name → how to run it (every SQS worker of the topology, and device-ingest). Each `main()` runs until SIGTERM. */
 const workers: Record<string, () => Promise<void>> = {
   inventory: async () => (await import("../workers/inventory/main.ts")).main(),
   shipment: async () => (await import("../workers/shipment/main.ts")).main(),
   notification: async () => (await import("../workers/notification/main.ts")).main(),
   "device-ingest": async () => (await import("../workers/device-ingest/main.ts")).main(),
-};
+} satisfies Record<SqsWorker | "device-ingest", () => Promise<void>>;
 
 /**
  * `catalog`: the config schemas, loaded by main() only when help was asked for (loading every role's module costs

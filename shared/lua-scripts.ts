@@ -14,20 +14,27 @@ const sources = new Map<string, string>();
 /**
  * The script at `url` with every `-- #include path` line replaced by that file (itself expanded), each file at
  * most once per script, in the order first included: pieces define `local function`s the including text uses.
+ * Include paths are resolved from `root` (the repository root).
  */
-export function expandLuaSource(url: URL, included = new Set<string>(), chain: string[] = []): string {
+export function expandLuaSource(
+  url: URL,
+  root: URL = ROOT,
+  included = new Set<string>(),
+  chain: string[] = [],
+): string {
+  const name = (href: string) => (href.startsWith(root.href) ? href.slice(root.href.length) : href);
   if (chain.includes(url.href)) {
     throw new Error(
-      `Lua include cycle: ${[...chain, url.href].map(relative).join(" → ")}; remove one include`,
+      `Lua include cycle: ${[...chain, url.href].map(name).join(" → ")}; remove one of these includes`,
     );
   }
   let text: string;
   try {
     text = readFileSync(url, "utf8");
   } catch (error) {
-    const from = chain.length > 0 ? ` (included from ${relative(chain.at(-1)!)})` : "";
+    const from = chain.length > 0 ? ` (included from ${name(chain.at(-1)!)})` : "";
     throw new Error(
-      `Lua script ${relative(url.href)}${from} cannot be read: ${(error as Error).message}; ` +
+      `Lua script ${name(url.href)}${from} cannot be read: ${(error as Error).message}; ` +
         "include paths are written from the repository root, e.g. -- #include shared/orders/lua/stamp.lua",
       { cause: error },
     );
@@ -38,17 +45,13 @@ export function expandLuaSource(url: URL, included = new Set<string>(), chain: s
     .map((line) => {
       const match = INCLUDE.exec(line);
       if (!match) return line;
-      const target = new URL(match[1]!, ROOT);
+      const target = new URL(match[1]!, root);
       const inChain = target.href === url.href || chain.includes(target.href);
       // Already in this script: its functions are defined above. In the chain: a cycle, reported below.
       if (included.has(target.href) && !inChain) return `-- (${match[1]} is included above)`;
-      return expandLuaSource(target, included, [...chain, url.href]);
+      return expandLuaSource(target, root, included, [...chain, url.href]);
     })
     .join("\n");
-}
-
-function relative(href: string): string {
-  return href.startsWith(ROOT.href) ? href.slice(ROOT.href.length) : href;
 }
 
 function source(url: URL): string {

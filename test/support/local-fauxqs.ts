@@ -1,13 +1,8 @@
 // A fauxqs (SNS+SQS emulator) of a test's own, in-process, that the test can stop and start again on the
 // same port (the shared emulator must never be stopped). Provisions the orders topic and the three worker
-// queues with the filter policies of ARCHITECTURE.md §2.
+// queues with the filter policies of shared/topology/topology.ts.
 import { startFauxqs, type FauxqsServer } from "fauxqs";
-
-export const FILTERS: Record<string, string[]> = {
-  inventory: ["order.placed", "order.cancelled"],
-  shipment: ["inventory.reserved", "order.cancelled"],
-  notification: ["order.placed", "inventory.rejected", "order.shipped", "order.cancelled"],
-};
+import { FILTERS } from "../../shared/topology/topology.ts";
 
 export interface LocalFauxqs {
   /** AWS_ENDPOINT_URL, AWS_REGION, ORDERS_TOPIC_ARN, <WORKER>_QUEUE_URL. */

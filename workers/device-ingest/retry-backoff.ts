@@ -1,5 +1,6 @@
 // Backoff between retries of a failed dependency: doubling, jittered, never shorter than what the service asked.
 import { setTimeout as delay } from "node:timers/promises";
+import { backoffDelay } from "../../shared/backoff.ts";
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -16,8 +17,9 @@ export function backoffMs(
   retryAfterMs?: number,
   random = Math.random,
 ): number {
-  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  const jittered = Math.round(exponential * (1 - 0.2 * random()));
+  const jittered = Math.round(
+    backoffDelay({ base: policy.baseMs, max: policy.maxMs, jitter: [1, 0.8] }, attempt, random),
+  );
   return Math.max(jittered, retryAfterMs ?? 0);
 }
 

@@ -8,8 +8,6 @@ import type { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts";
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
 
-export const INVENTORY_EVENTS = ["order.placed", "order.cancelled"] as const;
-
 const SOURCE = "/eventfleet/worker/inventory";
 
 export interface InventoryHandlerDeps {

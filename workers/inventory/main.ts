@@ -1,8 +1,9 @@
 // `eventfleet worker inventory`: reserves stock for placed orders and releases it for cancelled ones.
 import { runRole } from "../../shared/role-process.ts";
+import { FILTERS } from "../../shared/topology/topology.ts";
 import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
-import { INVENTORY_EVENTS, createInventoryHandler } from "./inventory-handler.ts";
+import { createInventoryHandler } from "./inventory-handler.ts";
 
 export const inventoryEnv = { ...sqsWorkerEnv, ...workerQueueEnv("inventory") };
 
@@ -13,7 +14,7 @@ export function main(): Promise<void> {
     start: (context) =>
       startOrderWorker(context, {
         worker: "inventory",
-        accepts: INVENTORY_EVENTS,
+        accepts: FILTERS.inventory,
         queueUrl: context.config.INVENTORY_QUEUE_URL,
         deadLetterQueueUrl: context.config.INVENTORY_DLQ_URL,
         createHandler: ({ store, redis }) => ({

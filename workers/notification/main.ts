@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { ConfigError, envVar, schemas } from "../../shared/config.ts";
 import { runRole } from "../../shared/role-process.ts";
+import { FILTERS } from "../../shared/topology/topology.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
-import { NOTIFICATION_EVENTS, createNotificationHandler } from "./notification-handler.ts";
+import { createNotificationHandler } from "./notification-handler.ts";
 import { DeliveryLease } from "./delivery-lease.ts";
 import { WebhookClient } from "./webhook-client.ts";
 
@@ -44,7 +45,7 @@ export function main(): Promise<void> {
           : undefined;
       return startOrderWorker(context, {
         worker: "notification",
-        accepts: NOTIFICATION_EVENTS,
+        accepts: FILTERS.notification,
         queueUrl: context.config.NOTIFICATION_QUEUE_URL,
         deadLetterQueueUrl: context.config.NOTIFICATION_DLQ_URL,
         createHandler: ({ store, redis }) => ({

@@ -1,4 +1,5 @@
 // The notification worker: tells the customer about placed, rejected, shipped and cancelled orders, once per event.
+import { FILTERS } from "../../shared/topology/topology.ts";
 import type { OrderEvent } from "../../shared/events/order-events.ts";
 import { PermanentError, RetryableError, errorMessage } from "../../shared/errors.ts";
 import type { OrderStore } from "../../shared/orders/order-store.ts";
@@ -6,13 +7,6 @@ import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts"
 import type { DeliveryLease } from "./delivery-lease.ts";
 import { renderNotification } from "./notification-message.ts";
 import type { WebhookClient } from "./webhook-client.ts";
-
-export const NOTIFICATION_EVENTS = [
-  "order.placed",
-  "inventory.rejected",
-  "order.shipped",
-  "order.cancelled",
-] as const;
 
 export interface NotificationHandlerDeps {
   store: OrderStore;
@@ -28,7 +22,7 @@ export function createNotificationHandler({
   lease,
 }: NotificationHandlerDeps): EventHandler<OrderEvent> {
   return async (event, context) => {
-    if (!(NOTIFICATION_EVENTS as readonly string[]).includes(event.type)) {
+    if (!FILTERS.notification.includes(event.type)) {
       throw new PermanentError("unexpected_type", `notification does not handle ${event.type}`);
     }
     // Another copy of this event being delivered finishes (or its lease runs out) within the lease's lifetime;

@@ -1,8 +1,9 @@
 // `eventfleet worker shipment`: ships orders whose stock is reserved, unless they were cancelled first.
 import { runRole } from "../../shared/role-process.ts";
+import { FILTERS } from "../../shared/topology/topology.ts";
 import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { sqsWorkerEnv, startOrderWorker, workerQueueEnv } from "../sqs-runtime/sqs-worker-role.ts";
-import { SHIPMENT_EVENTS, createShipmentHandler } from "./shipment-handler.ts";
+import { createShipmentHandler } from "./shipment-handler.ts";
 
 export const shipmentEnv = { ...sqsWorkerEnv, ...workerQueueEnv("shipment") };
 
@@ -13,7 +14,7 @@ export function main(): Promise<void> {
     start: (context) =>
       startOrderWorker(context, {
         worker: "shipment",
-        accepts: SHIPMENT_EVENTS,
+        accepts: FILTERS.shipment,
         queueUrl: context.config.SHIPMENT_QUEUE_URL,
         deadLetterQueueUrl: context.config.SHIPMENT_DLQ_URL,
         createHandler: ({ store, redis }) => ({

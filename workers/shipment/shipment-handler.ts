@@ -9,8 +9,6 @@ import type { EventHandler, HandlerContext } from "../sqs-runtime/sqs-worker.ts"
 import { childTraceparent } from "../sqs-runtime/trace-context.ts";
 import { newShipment } from "./shipments.ts";
 
-export const SHIPMENT_EVENTS = ["inventory.reserved", "order.cancelled"] as const;
-
 const SOURCE = "/eventfleet/worker/shipment";
 
 export interface ShipmentHandlerDeps {

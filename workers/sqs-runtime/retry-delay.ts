@@ -1,4 +1,5 @@
 // How long a message that failed with a retryable error stays invisible before its next attempt.
+import { backoffDelay } from "../../shared/backoff.ts";
 
 export interface RetryDelayOptions {
   retryBaseSeconds: number;
@@ -16,9 +17,11 @@ export function retryDelaySeconds(
   retryAfterMs?: number,
   random: () => number = Math.random,
 ): number {
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const backoff = Math.min(options.retryMaxSeconds, options.retryBaseSeconds * 2 ** exponent);
-  const jittered = backoff * (0.8 + 0.4 * random());
+  const jittered = backoffDelay(
+    { base: options.retryBaseSeconds, max: options.retryMaxSeconds, jitter: [0.8, 1.2] },
+    attempt,
+    random,
+  );
   const asked = retryAfterMs !== undefined ? retryAfterMs / 1000 : 0;
   return Math.min(options.retryMaxSeconds, Math.max(0, Math.round(Math.max(jittered, asked))));
 }

@@ -20,6 +20,7 @@ import { DeleteBatcher } from "./delete-batcher.ts";
 import { HandlerSlots } from "./handler-slots.ts";
 import { ProcessedMarkers } from "./processed-markers.ts";
 import { retryDelaySeconds } from "./retry-delay.ts";
+import { backoffDelay } from "../../shared/backoff.ts";
 import { classifySdkError, describeSdkError } from "../../shared/aws-errors.ts";
 import {
   resolveSqsWorkerOptions,
@@ -211,10 +212,9 @@ export class SqsWorker<E extends RuntimeEvent> {
   async #beforeReceive(): Promise<void> {
     if (this.#receiveFailures === 0) return;
     // Back off after failed receives (sqs-consumer would poll again at once); aborted by stop().
-    const wait = Math.min(
-      30_000,
-      this.options.receiveErrorBackoffMs * 2 ** Math.min(this.#receiveFailures - 1, 5),
-    );
+    const base = this.options.receiveErrorBackoffMs;
+    // Six doublings at most, and never above 30 s: a receive error is usually over quickly.
+    const wait = backoffDelay({ base, max: Math.min(30_000, base * 2 ** 5) }, this.#receiveFailures);
     await delay(wait, undefined, { signal: this.#stopController.signal });
   }
 
