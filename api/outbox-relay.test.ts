@@ -155,7 +155,11 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     await arrived(inventory, [event.id], "the event published");
     await relay.stop();
     connecting.disconnect();
-    assert.deepEqual(warnings, []);
+    // The test Redis runs without persistence or replica on purpose: its start-up reminder is not a failure.
+    assert.deepEqual(
+      warnings.filter((w) => !w.includes("eventfleet requires")),
+      [],
+    );
   });
 
   void test("an entry read by a relay that died before publishing is taken over and published", async () => {

@@ -2,6 +2,7 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../shared/logger.ts";
 import { RedisHealth } from "../shared/redis-health.ts";
+import { warnAboutRedisSettings } from "../shared/redis-settings.ts";
 
 /** A connection that also says why it is down (readiness) and checks REDIS_URL's database index at start. */
 export type WatchedRedis = Redis & { readonly health: RedisHealth };
@@ -19,6 +20,8 @@ export function connectRedis(url: string, logger: Logger, name: string): Watched
     // Concurrent requests' commands go out in one write per event-loop tick (fewer syscalls under load).
     enableAutoPipelining: true,
   });
+  // Once connected: say if Redis is not run as eventfleet requires (persistence, noeviction, a replica).
+  redis.once("ready", () => void warnAboutRedisSettings(redis, logger));
   // The health watcher logs outages (one line, then a reminder a minute at most) and recoveries.
   return Object.assign(redis, { health: new RedisHealth(redis, logger) });
 }

@@ -1,5 +1,5 @@
 // `make chaos`: long order, device and API runs with faults, invariants checked in the stores → bench/results/chaos.md.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runApiFuzz } from "../test/support/chaos/chaos-api.ts";
 import { runDeviceChaos } from "../test/support/chaos/chaos-devices.ts";
@@ -126,31 +126,52 @@ for (const scenario of scenarios.filter((s) => wanted(s.name))) {
   }
 }
 
+// A run of some scenarios keeps the others' last results in the report, each saying which run it comes from.
+const outDir = join(ROOT, "bench/results");
+const previousFile = join(outDir, "chaos.json");
+const kept: (ChaosResult & { from?: string })[] = [];
+if (only.length > 0 && existsSync(previousFile)) {
+  const previous = JSON.parse(readFileSync(previousFile, "utf8")) as {
+    machine: { commit: string; date: string };
+    results: (ChaosResult & { from?: string })[];
+  };
+  const fresh = new Set(results.map((r) => r.scenario));
+  for (const r of previous.results)
+    if (!fresh.has(r.scenario))
+      kept.push({
+        ...r,
+        from: r.from ?? `${previous.machine.commit}, ${previous.machine.date.slice(0, 10)}`,
+      });
+}
+const all: (ChaosResult & { from?: string })[] = [...results, ...kept];
+
 const total = results.reduce((n, r) => n + violationCount(r), 0);
 const lines = [
   "# eventfleet chaos report",
   "",
   `Machine: ${machineLine(machine)}.`,
   "",
-  "| scenario | faults | invariants checked | violations |",
-  "|---|---:|---:|---:|",
-  ...results.map(
+  "| scenario | faults | invariants checked | violations | run |",
+  "|---|---:|---:|---:|---|",
+  ...all.map(
     (r) =>
-      `| ${r.scenario} | ${r.faults.length} | ${r.invariants.length} (${r.invariants.reduce((n, i) => n + i.checked, 0)} items) | ${violationCount(r)} |`,
+      `| ${r.scenario} | ${r.faults.length} | ${r.invariants.length} (${r.invariants.reduce((n, i) => n + i.checked, 0)} items) | ${violationCount(r)} | ${r.from ? `earlier (${r.from})` : "this one"} |`,
   ),
   "",
   ...(failures.length > 0
     ? ["## Scenarios that could not run", "", ...failures.map((f) => "```\n" + f + "\n```"), ""]
     : []),
-  ...results.map(renderChaosMarkdown),
+  ...all.map(renderChaosMarkdown),
   "How to read it: every invariant is checked against the stores themselves (Redis, SQS, Cosmos, the Storage",
   "Queue, the webhook receiver's log), after the run has settled. Faults are planned from the seed shown.",
   "",
 ];
-const outDir = join(ROOT, "bench/results");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "chaos.md"), lines.join("\n"));
-writeFileSync(join(outDir, "chaos.json"), `${JSON.stringify({ machine, results, failures }, null, 2)}\n`);
+writeFileSync(
+  join(outDir, "chaos.json"),
+  `${JSON.stringify({ machine, results: all, failures }, null, 2)}\n`,
+);
 say(
   `wrote bench/results/chaos.md: ${total} violations${failures.length > 0 ? `, ${failures.length} scenarios failed to run` : ""}`,
 );

@@ -1,5 +1,5 @@
 // The local stack: every emulator as its own process, provisioned by `infra apply`, then every role as its own process.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "../../shared/config.ts";
 import { formatApplyResult, type ApplyResult } from "../../shared/topology/apply-report.ts";
@@ -17,6 +17,13 @@ import {
 import { ManagedProcess } from "./managed-process.ts";
 import { choosePort } from "./ports.ts";
 import { writeStackEnv } from "./stack-env.ts";
+
+/** Where the stack's Redis keeps its append-only file (created on first use). */
+function redisDataDir(stateDir: string): string {
+  const dir = join(stateDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 export interface StackOptions {
   /** The repository root (where bin/eventfleet.js is). */
@@ -94,7 +101,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   try {
     const starts: Promise<RunningEmulator>[] = [
-      startRedis(ctx),
+      // AOF on, as production must run Redis: a restart of the stack's Redis keeps orders and the outbox.
+      startRedis(ctx, { appendOnly: true, dataDir: redisDataDir(options.stateDir) }),
       startFauxqs(ctx, region),
       startAzurite(ctx),
       startCosmos(ctx),

@@ -15,6 +15,7 @@ import {
 import { orderEvent, type OrderEvent, type OrderEventType } from "../../shared/events/order-events.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
+import { warnAboutRedisSettings } from "../../shared/redis-settings.ts";
 import { RedisHealth } from "../../shared/redis-health.ts";
 import type { RoleContext, RunningRole } from "../../shared/role-process.ts";
 import { describeSdkError } from "../../shared/aws-errors.ts";
@@ -107,6 +108,8 @@ export async function startOrderWorker(
   });
   // Logs an outage once with its cause (then a reminder a minute at most), instead of a stack per reconnect.
   const redisHealth = new RedisHealth(redis, logger);
+  // Once connected: say if Redis is not run as eventfleet requires (persistence, noeviction, a replica).
+  redis.once("ready", () => void warnAboutRedisSettings(redis, logger));
   management.addCheck({ name: "redis-connection", check: () => redisHealth.check() });
   try {
     // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes a message.
