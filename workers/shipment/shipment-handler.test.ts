@@ -10,7 +10,6 @@ import { SagaSteps } from "../../shared/orders/saga-steps.ts";
 import { handlerContext } from "../../test/support/handler-context.ts";
 import { cancelledEvent, placedEvent } from "../../test/support/order-event-fixtures.ts";
 import { getStack } from "../../test/support/stack.ts";
-import { createInventoryHandler } from "../inventory/inventory-handler.ts";
 import { createShipmentHandler } from "./shipment-handler.ts";
 import { Shipments } from "./shipments.ts";
 
@@ -30,19 +29,24 @@ before(async () => {
 
 after(() => redis.disconnect());
 
-/** An order whose stock the inventory handler reserved, and the inventory.reserved event it announced. */
+/** An order whose stock the inventory step reserved, and the inventory.reserved event it announced. */
 async function reservedOrder() {
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
   await store.setAvailable(sku, 3);
   const placed = placedEvent({ items: [{ sku, quantity: 2, unitPriceCents: 1 }], totalCents: 2 });
   await store.createOrder({ order: placed.data, event: placed });
-  await createInventoryHandler({ store, steps })(placed, handlerContext());
   const orderId = placed.data.orderId;
   const reserved = newCloudEvent({
     type: "inventory.reserved",
     source: "/test",
     subject: orderSubject(orderId),
     data: { orderId, items: [{ sku, quantity: 2 }], reservedAt: new Date().toISOString() },
+  });
+  // The inventory's step (the shipment worker's code does not reach into workers/inventory).
+  await steps.reserve(placed.data, {
+    eventId: placed.id,
+    reserved: () => reserved,
+    rejected: () => reserved,
   });
   return { orderId, sku, reserved };
 }
