@@ -50,6 +50,28 @@ const SETUPS: { name: string; objects: () => Promise<K8sObject[]> }[] = [
   },
 ];
 
+void describe("network policies: ports taken from the values", { skip }, () => {
+  void test("a webhook on another port than 443 and Redis on another port than 6379 stay reachable", async () => {
+    const objects = await render("aws-only", [
+      "notification.webhookUrl=http://hooks.internal.example.com:8080/eventfleet",
+      "redis.url=redis://redis.internal:6380",
+    ]);
+    const policies = byKind<NetworkPolicy>(objects, "NetworkPolicy").map((p) => ({
+      ...p,
+      metadata: { ...p.metadata, namespace: p.metadata.namespace ?? NAMESPACE },
+    }));
+    const role = (component: string) =>
+      podEndpoint(
+        byKind<Deployment>(objects, "Deployment").find(
+          (d) => d.metadata.labels?.["app.kubernetes.io/component"] === component,
+        )!.spec.template,
+        NAMESPACE,
+      );
+    assert.ok(canConnect(policies, role("notification"), CLOUD_API, 8080), "notification → webhook :8080");
+    assert.ok(canConnect(policies, role("api"), VPC_REDIS, 6380), "api → redis :6380");
+  });
+});
+
 for (const setup of SETUPS) {
   void describe(`network policies: ${setup.name}`, { skip }, () => {
     const load = async () => {

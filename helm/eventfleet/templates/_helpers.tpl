@@ -128,6 +128,27 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- printf "/etc/eventfleet/api-keys/%s" .Values.api.auth.apiKeys.secretKey -}}
 {{- end -}}
 
+{{/* Port of notification.webhookUrl when it is not 443 (egress needs it); empty otherwise. */}}
+{{- define "eventfleet.webhookPort" -}}
+{{- $url := .Values.notification.webhookUrl -}}
+{{- if and $url .Values.aws.enabled .Values.notification.enabled -}}
+{{- $u := urlParse $url -}}
+{{- $port := ternary "80" "443" (eq $u.scheme "http") -}}
+{{- if contains ":" $u.host -}}{{- $port = last (splitList ":" $u.host) -}}{{- end -}}
+{{- if ne $port "443" -}}{{ $port }}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Redis port for egress: the one in redis.url when it names one, else networkPolicy.egress.redisPort. */}}
+{{- define "eventfleet.redisPort" -}}
+{{- $port := toString .Values.networkPolicy.egress.redisPort -}}
+{{- with .Values.redis.url -}}
+{{- $u := urlParse . -}}
+{{- if contains ":" $u.host -}}{{- $port = last (splitList ":" $u.host) -}}{{- end -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
+
 {{/* Target and activation of an observer trigger: so high that it never asks for a replica. */}}
 {{- define "eventfleet.observerThreshold" -}}1000000000{{- end -}}
 
