@@ -1,13 +1,18 @@
-// Start-to-ready time (spawn → /readyz 200) and idle RSS of every role, against a bare Node HTTP server.
+// Start-to-ready time (spawn → /readyz 200) and idle RSS of every role, from the sources (as `make dev` runs them)
+// and from the image's bundle (scripts/bundle.ts), against a bare Node HTTP server; and the image's size.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
 import { anyFreePort } from "../dev/stack/ports.ts";
 import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";
-import { RoleRunner } from "../test/support/role-runner.ts";
+import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
+import { bundle } from "../scripts/bundle.ts";
+import { imageSizes, type ImageSizes } from "./lib/image-size.ts";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
 /** RSS is read after the process has been idle this long (startup garbage collected or not, as in a pod). */
@@ -15,6 +20,8 @@ const IDLE_MS = 3000;
 
 export interface RoleStartupRow {
   role: string;
+  /** `source`: bin/eventfleet.js with type stripping; `bundle`: the image's dist/eventfleet.js. */
+  build: "source" | "bundle";
   readyMs: number;
   idleRssMiB: number;
   readyRatio: number;
@@ -26,6 +33,8 @@ export interface RoleStartupResult {
   runs: number;
   baseline: { readyMs: number; idleRssMiB: number };
   rows: RoleStartupRow[];
+  /** Undefined when no image was built (`make image`). */
+  image: ImageSizes | undefined;
   markdown: string;
 }
 
@@ -69,7 +78,13 @@ export async function run(progress: (line: string) => void = () => undefined): P
     port: 0,
     hubs: [{ name: HUB, partitions: 4, consumerGroups: [CONSUMER_GROUP] }],
   });
+  const bundleDir = join(ROOT, ".eventfleet", `bench-bundle-${randomUUID().slice(0, 8)}`);
   try {
+    const { entry: bundleEntry } = await bundle(bundleDir);
+    const builds: Array<["source" | "bundle", string]> = [
+      ["source", join(ROOT, "bin/eventfleet.js")],
+      ["bundle", bundleEntry],
+    ];
     const env = {
       ...(await createTestEnv({ aws: true, azure: true })),
       EVENTHUB_CONNECTION_STRING: emulator.connectionString(HUB),
@@ -85,7 +100,10 @@ export async function run(progress: (line: string) => void = () => undefined): P
       ["worker notification", ["worker", "notification"]],
       ["worker device-ingest", ["worker", "device-ingest"]],
     ];
-    const samples = new Map<string, { ready: number[]; rss: number[] }>();
+    const samples = new Map<
+      string,
+      { role: string; build: "source" | "bundle"; ready: number[]; rss: number[] }
+    >();
     const baseline = { ready: [] as number[], rss: [] as number[] };
     // Runs interleave roles and the baseline, so load from elsewhere on the machine hits all of them alike.
     for (let run = 0; run < RUNS; run++) {
@@ -93,27 +111,32 @@ export async function run(progress: (line: string) => void = () => undefined): P
       baseline.ready.push(bare.readyMs);
       baseline.rss.push(bare.rss);
       for (const [role, args] of roles) {
-        const runner = new RoleRunner({ name: role, args, env });
-        await runner.start();
-        try {
-          const readyMs = await runner.waitReady(120_000);
-          await delay(IDLE_MS);
-          const entry = samples.get(role) ?? { ready: [], rss: [] };
-          entry.ready.push(readyMs);
-          entry.rss.push(runner.rssBytes());
-          samples.set(role, entry);
-        } finally {
-          await runner.stop("SIGTERM", 20_000);
+        for (const [build, entryFile] of builds) {
+          const runner = new RoleRunner({ name: role, args, env, entry: entryFile });
+          await runner.start();
+          try {
+            const readyMs = await runner.waitReady(120_000);
+            await delay(IDLE_MS);
+            const key = `${role} (${build})`;
+            const entry = samples.get(key) ?? { role, build, ready: [], rss: [] };
+            entry.ready.push(readyMs);
+            entry.rss.push(runner.rssBytes());
+            samples.set(key, entry);
+          } finally {
+            await runner.stop("SIGTERM", 20_000);
+          }
         }
       }
       progress(`role startup: run ${run + 1}/${RUNS} done`);
     }
+    const image = await imageSizes();
     const base = { readyMs: median(baseline.ready), idleRssMiB: median(baseline.rss) / 2 ** 20 };
-    const rows = [...samples].map(([role, s]) => {
+    const rows = [...samples.values()].map((s) => {
       const readyMs = median(s.ready);
       const idleRssMiB = median(s.rss) / 2 ** 20;
       return {
-        role,
+        role: s.role,
+        build: s.build,
         readyMs: Math.round(readyMs),
         idleRssMiB: Math.round(idleRssMiB),
         readyRatio: Number((readyMs / base.readyMs).toFixed(1)),
@@ -123,21 +146,32 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const markdown = [
       `### Role start-to-ready and idle RSS (median of ${RUNS} runs; baseline: \`node -e\` bare HTTP server, spawn → first 200)`,
       "",
-      "| role | spawn → /readyz 200 | × baseline | idle RSS | × baseline |",
-      "|---|---:|---:|---:|---:|",
-      `| baseline (bare http server) | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× |`,
+      "",
+      "`source`: `node bin/eventfleet.js` (TypeScript, type stripping, as `make dev` and the tests run it); " +
+        "`bundle`: the image's `dist/eventfleet.js` (scripts/bundle.ts), run by the same node outside a container.",
+      "",
+      "| role | build | spawn → /readyz 200 | × baseline | idle RSS | × baseline |",
+      "|---|---|---:|---:|---:|---:|",
+      `| baseline (bare http server) | – | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× |`,
       ...rows.map(
-        (r) => `| ${r.role} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× |`,
+        (r) =>
+          `| ${r.role} | ${r.build} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× |`,
       ),
+      "",
+      image
+        ? `Image ${image.image}: ${image.imageMB} MB against its base ${image.base} (${image.baseMB} MB, what \`FROM\` names).`
+        : "Image: not built (`make image`), size not measured.",
     ].join("\n");
     return {
       name: "role-startup",
       runs: RUNS,
       baseline: { readyMs: Math.round(base.readyMs), idleRssMiB: Math.round(base.idleRssMiB) },
       rows,
+      image,
       markdown,
     };
   } finally {
+    rmSync(bundleDir, { recursive: true, force: true });
     await emulator.close();
   }
 }

@@ -24,6 +24,7 @@ const STEPS: Step[] = [
   { name: "eventhubs-emulator", file: "eventhubs-emulator.bench.ts", owner: "component" },
   { name: "saga-hop", file: "saga-latency.bench.ts", owner: "report" },
   { name: "role-startup", file: "role-startup.bench.ts", owner: "report" },
+  { name: "scale-from-zero", file: "scale-from-zero.bench.ts", owner: "report" },
   { name: "shutdown", file: "shutdown.bench.ts", owner: "report" },
   { name: "takeover", file: "takeover.bench.ts", owner: "report" },
   { name: "device-latency", file: "device-latency.bench.ts", owner: "report" },
@@ -128,20 +129,44 @@ function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[
     case "role-startup": {
       const base = obj(r.baseline);
       const rows = Array.isArray(r.rows) ? (r.rows as Loose[]) : [];
-      return rows.flatMap((row) => [
-        {
-          figure: `${String(row.role)}: spawn → /readyz 200 vs bare node http server`,
-          value: ms(num(row.readyMs)),
-          baseline: ms(num(base.readyMs)),
-          ratio: x(num(row.readyMs), num(base.readyMs), 1),
-        },
-        {
-          figure: `${String(row.role)}: idle RSS vs bare node http server`,
-          value: `${num(row.idleRssMiB)} MiB`,
-          baseline: `${num(base.idleRssMiB)} MiB`,
-          ratio: x(num(row.idleRssMiB), num(base.idleRssMiB), 1),
-        },
-      ]);
+      const image = obj(r.image);
+      const label = (row: Loose) =>
+        `${String(row.role)} (${typeof row.build === "string" ? row.build : "source"})`;
+      return [
+        ...rows.flatMap((row) => [
+          {
+            figure: `${label(row)}: spawn → /readyz 200 vs bare node http server`,
+            value: ms(num(row.readyMs)),
+            baseline: ms(num(base.readyMs)),
+            ratio: x(num(row.readyMs), num(base.readyMs), 1),
+          },
+          {
+            figure: `${label(row)}: idle RSS vs bare node http server`,
+            value: `${num(row.idleRssMiB)} MiB`,
+            baseline: `${num(base.idleRssMiB)} MiB`,
+            ratio: x(num(row.idleRssMiB), num(base.idleRssMiB), 1),
+          },
+        ]),
+        ...(Object.keys(image).length === 0
+          ? []
+          : [
+              {
+                figure: `image size vs the Node base image (${String(image.base)})`,
+                value: `${num(image.imageMB)} MB`,
+                baseline: `${num(image.baseMB)} MB`,
+                ratio: x(num(image.imageMB), num(image.baseMB), 2),
+              },
+            ]),
+      ];
+    }
+    case "scale-from-zero": {
+      const cold = obj(r.coldMs);
+      return (["source", "bundle"] as const).map((build) => ({
+        figure: `scale from zero: first message in an empty queue → handled by a freshly spawned worker (${build}) vs by a running one`,
+        value: ms(num(cold[build])),
+        baseline: ms(num(r.warmMs)),
+        ratio: x(num(cold[build]), num(r.warmMs), 1),
+      }));
     }
     case "shutdown":
       return [

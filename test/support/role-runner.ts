@@ -17,6 +17,8 @@ export interface RoleRunnerOptions {
   env: Record<string, string>;
   /** Extra arguments for node itself (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** The CLI to run: the sources' bin/eventfleet.js (default) or a bundle's eventfleet.js (scripts/bundle.ts). */
+  entry?: string;
 }
 
 export interface RoleExit {
@@ -68,7 +70,11 @@ export class RoleRunner {
     this.starts += 1;
     const child = spawn(
       process.execPath,
-      [...(this.#options.nodeArgs ?? []), join(ROOT, "bin/eventfleet.js"), ...this.#options.args],
+      [
+        ...(this.#options.nodeArgs ?? []),
+        this.#options.entry ?? join(ROOT, "bin/eventfleet.js"),
+        ...this.#options.args,
+      ],
       {
         cwd: ROOT,
         env: {

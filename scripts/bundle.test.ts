@@ -1,0 +1,99 @@
+// The image's bundle (scripts/bundle.ts) runs the same roles as the sources: the order saga end to end with every
+// order role from the bundle (its Lua scripts found beside the chunks' source paths), device-ingest ready.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
+import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
+import { placedEvent } from "../test/support/order-event-fixtures.ts";
+import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
+import { SagaDriver, TestWebhook } from "../test/support/saga-stack.ts";
+import { createTestEnv } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait.ts";
+import { bundle } from "./bundle.ts";
+
+const READY_WITHIN_MS = 90_000;
+
+void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () => {
+  const outdir = join(ROOT, ".eventfleet", `bundle-test-${randomUUID().slice(0, 8)}`);
+  let entry = "";
+  const runners: RoleRunner[] = [];
+
+  before(async () => {
+    ({ entry } = await bundle(outdir));
+  });
+  after(async () => {
+    await Promise.all(runners.map((r) => r.stop("SIGTERM", 20_000)));
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  const startRole = async (args: string[], env: Record<string, string>) => {
+    const runner = new RoleRunner({ name: args.join(" "), args, env, entry });
+    runners.push(runner);
+    await runner.start();
+    await runner.waitReady(READY_WITHIN_MS);
+    return runner;
+  };
+
+  void test("--help lists the roles", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [entry, "--help"]);
+    for (const role of ["api", "relay", "worker"]) assert.match(stdout, new RegExp(`\\n\\s+${role}\\b`));
+  });
+
+  void test("api (with its relay) and the three order workers from the bundle take a placed order to SHIPPED", async () => {
+    const webhook = new TestWebhook();
+    await webhook.start();
+    const env = await createTestEnv({ aws: true });
+    const driver = new SagaDriver(env);
+    try {
+      const workerEnv = { ...env, NOTIFY_WEBHOOK_URL: webhook.url, NOTIFY_WEBHOOK_SECRET: webhook.secret };
+      await Promise.all([
+        startRole(["api"], { ...env, API_PORT: "0" }),
+        ...["inventory", "shipment", "notification"].map((name) => startRole(["worker", name], workerEnv)),
+      ]);
+      const sku = `SKU-${randomUUID().slice(0, 8)}`;
+      await driver.store.setAvailable(sku, 5);
+      const event = placedEvent({ items: [{ sku, quantity: 2, unitPriceCents: 100 }], totalCents: 200 });
+      // Written as the API writes it: the order and its event in the outbox, which the api's relay publishes.
+      await driver.store.createOrder({ order: event.data, event });
+      await waitFor(async () => (await driver.status(event.data.orderId)) === "SHIPPED", {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: `order ${event.data.orderId} SHIPPED by the bundled roles`,
+      });
+      await waitFor(() => webhook.delivered(event.data.orderId).length === 2, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        description: "placed and shipped notifications",
+      });
+      assert.deepEqual(await driver.store.getStock(sku), { sku, available: 3, reserved: 0 });
+    } finally {
+      await driver.stop();
+      await webhook.stop();
+    }
+  });
+
+  void test("worker device-ingest from the bundle is ready against Event Hubs, Blob storage and Cosmos", async () => {
+    const emulator = await startEventHubsEmulator({
+      port: 0,
+      hubs: [{ name: HUB, partitions: 2, consumerGroups: [CONSUMER_GROUP] }],
+    });
+    try {
+      const env = {
+        ...(await createTestEnv({ aws: false, azure: true })),
+        EVENTHUB_CONNECTION_STRING: emulator.connectionString(HUB),
+        EVENTHUB_NAME: HUB,
+        EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+      };
+      const runner = await startRole(["worker", "device-ingest"], env);
+      await runner.stop("SIGTERM", 20_000);
+      assert.equal((await runner.exited).code, 0, runner.tail());
+    } finally {
+      await emulator.close();
+    }
+  });
+});
