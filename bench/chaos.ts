@@ -5,6 +5,7 @@ import { runApiFuzz } from "../test/support/chaos/chaos-api.ts";
 import { runDeviceChaos } from "../test/support/chaos/chaos-devices.ts";
 import { runOrderChaos } from "../test/support/chaos/chaos-orders.ts";
 import { runPausedOwnerChaos } from "../test/support/chaos/chaos-paused-owner.ts";
+import { runLargeEventsChaos } from "../test/support/chaos/chaos-large-events.ts";
 import {
   runPoisonChaos,
   runRedisLossChaos,
@@ -74,6 +75,19 @@ const scenarios: Array<{ name: string; run: () => Promise<ChaosResult> }> = [
         successors: 2,
         slowCosmosOneWayMs: 300,
         observeAfterWakeMs: 15_000,
+        progress: say,
+      }),
+  },
+  {
+    name: "large-events",
+    run: () =>
+      runLargeEventsChaos({
+        events: 12_000,
+        eventBytes: 16 * 1024,
+        partitions: 4,
+        memoryLimitBytes: 512 * 1024 * 1024,
+        slowCosmosOneWayMs: 100,
+        drainTimeoutMs: 900_000,
         progress: say,
       }),
   },

@@ -28,6 +28,7 @@ const STEPS: Step[] = [
   { name: "shutdown", file: "shutdown.bench.ts", owner: "report" },
   { name: "takeover", file: "takeover.bench.ts", owner: "report" },
   { name: "device-latency", file: "device-latency.bench.ts", owner: "report" },
+  { name: "device-memory", file: "device-memory.bench.ts", owner: "report" },
 ];
 
 interface Figure {
@@ -117,6 +118,18 @@ function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[
           ratio: x(num(r.bulkEventsPerSecond), num(r.perEventEventsPerSecond)),
         },
       ];
+    case "device-memory": {
+      const bounded = obj(r.bounded);
+      const unbounded = obj(r.unbounded);
+      return [
+        {
+          figure: `device-ingest peak RSS draining large events under a slow Cosmos, ${num(bounded.limitMiB)} MiB limit vs none`,
+          value: `${num(bounded.peakRssMiB)} MiB`,
+          baseline: `${num(unbounded.peakRssMiB)} MiB`,
+          ratio: x(num(bounded.peakRssMiB), num(unbounded.peakRssMiB)),
+        },
+      ];
+    }
     case "eventhubs-emulator":
       return [
         {
