@@ -8,6 +8,7 @@ import { SCOPES, type Principal } from "./auth.ts";
 import { idempotencyKeyHeader, requestFingerprint } from "./idempotency.ts";
 import { cancelOrderRequest, orderIdParam, placeOrderRequest, type OrderAccepted } from "./order-request.ts";
 import { notFound, ProblemError, storeCall } from "./problem.ts";
+import { startOutboxSpan } from "../shared/telemetry/order-spans.ts";
 import { contextOf } from "./request-context.ts";
 import { parseOr400 } from "./request-validation.ts";
 
@@ -60,12 +61,13 @@ export function orderHandlers(options: OrderHandlerOptions): {
       contact: body.contact,
       placedAt,
     };
+    const outbox = startOutboxSpan(context.traceparent, "order.placed", orderId);
     const event = newCloudEvent({
       type: "order.placed",
       source: EVENT_SOURCE,
       subject: orderSubject(orderId),
       data: order,
-      traceparent: context.traceparent,
+      traceparent: outbox?.traceparent ?? context.traceparent,
       orderversion: 1,
     });
     const accepted: OrderAccepted = { id: orderId, status: "ACKNOWLEDGED", version: 1 };
@@ -87,7 +89,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
             }
           : {}),
       }),
-    );
+    ).finally(() => outbox?.span.end());
     if (result.outcome === "conflict") {
       throw new ProblemError({
         status: 422,
@@ -125,6 +127,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
     // Ownership never changes, so checking it before the cancel step leaves no window.
     await accessibleOrder(id, context.principal);
     const body = parseOr400(cancelOrderRequest, request.body ?? {}, "cancel request");
+    const outbox = startOutboxSpan(context.traceparent, "order.cancelled", id);
     const event = newCloudEvent({
       type: "order.cancelled",
       source: EVENT_SOURCE,
@@ -134,11 +137,11 @@ export function orderHandlers(options: OrderHandlerOptions): {
         ...(body.reason ? { reason: body.reason } : {}),
         cancelledAt: new Date().toISOString(),
       },
-      traceparent: context.traceparent,
+      traceparent: outbox?.traceparent ?? context.traceparent,
     });
     const result = await storeCall(() =>
       store.cancel(id, { eventId: event.id, reason: body.reason, events: [event] }),
-    );
+    ).finally(() => outbox?.span.end());
     if (!result.applied && result.reason === "not_found") throw notFound(`no order ${id}`);
     if (!result.applied) {
       const status = result.order.status;

@@ -15,6 +15,8 @@ import type { Logger } from "../shared/logger.ts";
 import { backoffDelay } from "../shared/backoff.ts";
 import { parseOutboxEntry, type OutboxEntry } from "../shared/orders/outbox-entry.ts";
 import { redisKeys } from "../shared/redis-keys.ts";
+import { startSendSpans } from "../shared/telemetry/messaging-spans.ts";
+import { ORDERS_DESTINATION } from "../shared/telemetry/order-spans.ts";
 import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
 import { isTransientSdkError } from "../shared/aws-errors.ts";
 
@@ -322,6 +324,7 @@ export class OutboxRelay {
     const { sns, topicArn, logger, redis } = this.#o;
     const byId = new Map(batch.map((entry, i) => [`e${i}`, entry]));
     const stopTimer = this.#metrics.duration.startTimer();
+    const sends = startSendSpans(byId, ORDERS_DESTINATION);
     let response;
     try {
       response = await sns.send(
@@ -341,6 +344,7 @@ export class OutboxRelay {
         }),
       );
     } catch (error) {
+      sends?.end({ error });
       this.#retry.unshift(...batch);
       this.#metrics.publishes.inc({ outcome: "retry" }, batch.length);
       const transient = isTransientSdkError(error);
@@ -354,6 +358,7 @@ export class OutboxRelay {
     } finally {
       stopTimer();
     }
+    sends?.end(response);
 
     const accepted = (response.Successful ?? []).flatMap((s) => {
       const entry = s.Id ? byId.get(s.Id) : undefined;

@@ -4,6 +4,8 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { Histogram, type Registry } from "prom-client";
 import { newTraceparent, traceparentSchema } from "../shared/events/cloudevent.ts";
 import type { Logger } from "../shared/logger.ts";
+import { exemplarOption, observeWithTrace } from "../shared/telemetry/exemplars.ts";
+import { activeTraceparent } from "../shared/telemetry/spans.ts";
 import type { Principal } from "./auth.ts";
 
 export interface RequestContext {
@@ -32,13 +34,17 @@ export function requestContext(logger: Logger, registry: Registry): RequestHandl
     labelNames: ["method", "route", "status_code"],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
+    ...exemplarOption(),
   });
   return (request: Request, response: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(request.get("x-request-id"));
     const incomingTrace = request.get("traceparent");
     const traceparent =
-      incomingTrace && traceparentSchema.safeParse(incomingTrace).success ? incomingTrace : newTraceparent();
+      activeTraceparent() ?? // the request's span, when tracing is on
+      (incomingTrace && traceparentSchema.safeParse(incomingTrace).success
+        ? incomingTrace
+        : newTraceparent());
     const context: RequestContext = {
       requestId,
       traceparent,
@@ -50,7 +56,8 @@ export function requestContext(logger: Logger, registry: Registry): RequestHandl
     response.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = response.statusCode;
-      httpDuration.observe(
+      observeWithTrace(
+        httpDuration,
         { method: request.method, route: context.route, status_code: String(status) },
         seconds,
       );

@@ -98,7 +98,7 @@ function startBaselineServer(): void {
   app.listen(port, "127.0.0.1");
 }
 
-function spawnServer(args: string[], env: Record<string, string>): ChildProcess {
+export function spawnServer(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", ...env },
@@ -106,7 +106,7 @@ function spawnServer(args: string[], env: Record<string, string>): ChildProcess 
   });
 }
 
-async function waitListening(url: string): Promise<void> {
+export async function waitListening(url: string): Promise<void> {
   await waitFor(
     async () => {
       const response = await fetch(`${url}/v1/orders`, { method: "GET" });
@@ -117,7 +117,7 @@ async function waitListening(url: string): Promise<void> {
   );
 }
 
-async function load(url: string, seconds: number, connections: number): Promise<ApiBenchSide> {
+export async function load(url: string, seconds: number, connections: number): Promise<ApiBenchSide> {
   const result = await autocannon({
     url: `${url}/v1/orders`,
     method: "POST",
@@ -137,7 +137,7 @@ async function load(url: string, seconds: number, connections: number): Promise<
 }
 
 /** Mean of the rounds (percentiles: mean of each round's percentile). */
-function mean(rounds: ApiBenchSide[]): ApiBenchSide {
+export function mean(rounds: ApiBenchSide[]): ApiBenchSide {
   const avg = (pick: (s: ApiBenchSide) => number) =>
     Math.round((rounds.reduce((sum, r) => sum + pick(r), 0) / rounds.length) * 10) / 10;
   return {
@@ -149,7 +149,7 @@ function mean(rounds: ApiBenchSide[]): ApiBenchSide {
   };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((done) => child.once("exit", done));
   child.kill("SIGTERM");

@@ -87,7 +87,7 @@ export interface SqsRuntimeBenchResult {
   markdown: string;
 }
 
-async function freshQueue(sqs: SQSClient): Promise<string> {
+export async function freshQueue(sqs: SQSClient): Promise<string> {
   const created = await sqs.send(
     new CreateQueueCommand({
       QueueName: `bench-${randomUUID().slice(0, 8)}`,
@@ -97,7 +97,7 @@ async function freshQueue(sqs: SQSClient): Promise<string> {
   return created.QueueUrl!;
 }
 
-async function fill(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
+export async function fill(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
   const bodies = Array.from({ length: count }, () => JSON.stringify(placedEvent()));
   const batches: string[][] = [];
   for (let i = 0; i < bodies.length; i += 10) batches.push(bodies.slice(i, i + 10));
@@ -170,7 +170,7 @@ async function rawLoop(
 }
 
 /** The runtime with a no-op handler: schema check, processed marker in Redis, delete. */
-async function runtime(
+export async function runtime(
   sqs: SQSClient,
   redis: Redis,
   queueUrl: string,

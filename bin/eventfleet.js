@@ -8,5 +8,11 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(2);
 }
+// With an OTLP endpoint set, the instrumentations are registered before any module they patch is loaded.
+const { tracingRequested } = await import("../shared/telemetry/telemetry-config.ts");
+if (tracingRequested(process.env)) {
+  const { registerEventfleetInstrumentations } = await import("../shared/telemetry/instrumentations.ts");
+  registerEventfleetInstrumentations();
+}
 const { main } = await import("../cli/main.ts");
 await main(process.argv);

@@ -1,6 +1,7 @@
 // Every role's configuration, in one list: the source of the README's configuration table.
 import { apiEnv, relayEnv } from "../api/config.ts";
 import { processEnv, type EnvSpec } from "../shared/config.ts";
+import { telemetryEnv } from "../shared/telemetry/telemetry-config.ts";
 import { infraEnv } from "../shared/topology/infra-apply.ts";
 import { deviceIngestEnv } from "../workers/device-ingest/config.ts";
 import { inventoryEnv } from "../workers/inventory/main.ts";
@@ -9,6 +10,7 @@ import { shipmentEnv } from "../workers/shipment/main.ts";
 
 export const CONFIG_CATALOG: { role: string; spec: EnvSpec }[] = [
   { role: "every process", spec: processEnv },
+  { role: "every process (tracing)", spec: telemetryEnv },
   { role: "api", spec: apiEnv },
   { role: "relay", spec: relayEnv },
   { role: "worker inventory", spec: inventoryEnv },

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CONFIG_CATALOG } from "../cli/config-catalog.ts";
+import { telemetryEnv } from "../shared/telemetry/telemetry-config.ts";
 import { parseEnv, processEnv, type EnvSpec } from "../shared/config.ts";
 import {
   byKind,
@@ -44,13 +45,15 @@ function specFor(args: string[]): { role: string; spec: EnvSpec } {
     );
     return { role: "operator", spec: Object.assign({}, processEnv, ...workers) as EnvSpec };
   }
+  // A long-running role also reads the OpenTelemetry variables (shared/role-process.ts).
+  const every = { ...processEnv, ...telemetryEnv };
   if (args[0] === "api") {
     const relay = args.includes("--relay=on") ? specOf("relay") : {};
-    return { role: "api", spec: { ...processEnv, ...specOf("api"), ...relay } };
+    return { role: "api", spec: { ...every, ...specOf("api"), ...relay } };
   }
-  if (args[0] === "relay") return { role: "relay", spec: { ...processEnv, ...specOf("relay") } };
+  if (args[0] === "relay") return { role: "relay", spec: { ...every, ...specOf("relay") } };
   const role = `worker ${args[1]}`;
-  return { role, spec: { ...processEnv, ...specOf(role) } };
+  return { role, spec: { ...every, ...specOf(role) } };
 }
 
 /** Where the chart's default knowingly differs from the code's, and why. Nothing else may differ. */

@@ -1,5 +1,6 @@
 // Structured logging: pino JSON to stdout, pretty-printed when stdout is a terminal.
 import { pino, type Logger } from "pino";
+import { activeTraceIds } from "./telemetry/spans.ts";
 
 export type { Logger } from "pino";
 
@@ -15,6 +16,8 @@ export function createLogger({ role, level = "info", pretty = process.stdout.isT
     level,
     base: { role, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // trace_id/span_id of the span the line was written in (nothing when tracing is off): logs ↔ traces.
+    mixin: () => activeTraceIds() ?? {}, // pino merges into what this returns: a fresh object
     // Secrets must never reach logs, even when an error object carries a client's config.
     redact: {
       paths: ["*.connectionString", "*.key", "*.password", "*.authorization", "*.headers.authorization"],

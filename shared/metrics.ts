@@ -1,9 +1,11 @@
 // One Prometheus registry per process, with default process metrics and build info; components add their own.
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { useOpenMetricsWhenTracing } from "./telemetry/exemplars.ts";
 import { version } from "./version.ts";
 
 export function createMetricsRegistry(role: string): Registry {
   const registry = new Registry();
+  useOpenMetricsWhenTracing(registry);
   collectDefaultMetrics({ register: registry });
   const buildInfo = new Gauge({
     name: "eventfleet_build_info",

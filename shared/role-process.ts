@@ -5,6 +5,8 @@ import { errorMessage } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { startManagementServer, type ManagementServer } from "./management-server.ts";
 import { createMetricsRegistry } from "./metrics.ts";
+import { startTelemetry } from "./telemetry/start-telemetry.ts";
+import { telemetryEnv, telemetrySettings } from "./telemetry/telemetry-config.ts";
 
 export type RoleConfig<S extends EnvSpec> = ConfigOf<S> & ConfigOf<typeof processEnv>;
 
@@ -53,6 +55,8 @@ export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>):
   const base = loadConfigOrExit(processEnv);
   const config: RoleConfig<S> = { ...loadConfigOrExit(definition.env), ...base };
   const logger = createLogger({ role: definition.role, level: base.LOG_LEVEL });
+  loadConfigOrExit(telemetryEnv); // a wrong OTEL_* value stops the process like any other variable
+  const telemetry = await startTelemetry(telemetrySettings(definition.role));
   const registry = createMetricsRegistry(definition.role);
 
   const die = (kind: string) => (error: unknown) => {
@@ -105,6 +109,7 @@ export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>):
     timer.unref();
     try {
       await running?.stop();
+      await telemetry.shutdown();
       await management.close();
       logger.info({ tookMs: Date.now() - started }, "stopped cleanly");
       logger.flush();

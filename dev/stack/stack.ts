@@ -14,6 +14,7 @@ import {
   type EmulatorContext,
   type RunningEmulator,
 } from "./emulators.ts";
+import { startJaegerForStack } from "../jaeger/jaeger.ts";
 import { ManagedProcess } from "./managed-process.ts";
 import { choosePort } from "./ports.ts";
 import { writeStackEnv } from "./stack-env.ts";
@@ -107,12 +108,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startAzurite(ctx),
       startCosmos(ctx),
     ];
+    // The trace backend: only with roles (tests start their own Jaeger where they need one). Without Go it cannot
+    // be built: the stack runs on, untraced.
+    const jaegerStart = options.emulatorsOnly
+      ? Promise.resolve(undefined)
+      : startJaegerForStack({
+          root: options.root,
+          stateDir: options.stateDir,
+          standardPorts: options.standardPorts,
+        }).catch((error: unknown) => {
+          say(`jaeger: not started, roles run without tracing: ${(error as Error).message}`);
+          return undefined;
+        });
     if (eventHubsEmulatorAvailable(options.root)) starts.push(startEventHubs(ctx));
     else
       say(
         "eventhubs: the emulator (dev/eventhubs-emulator) is not in this checkout yet; device flow skipped",
       );
     const settled = await Promise.allSettled(starts);
+    const jaeger = await jaegerStart;
+    if (jaeger) emulators.push(jaeger);
     for (const result of settled) if (result.status === "fulfilled") emulators.push(result.value);
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
@@ -135,6 +150,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         if (spec.name === "device-ingest" && !env.EVENTHUB_CONNECTION_STRING) continue;
         const managementPort = await choosePort(options.standardPorts ? spec.standardPort : undefined);
         const roleEnv: Record<string, string> = { ...env, MANAGEMENT_PORT: String(managementPort) };
+        if (jaeger) roleEnv.OTEL_EXPORTER_OTLP_ENDPOINT = jaeger.otlpEndpoint;
         if (spec.apiPort !== undefined) {
           const apiPort = await choosePort(options.standardPorts ? spec.apiPort : undefined);
           roleEnv.API_PORT = String(apiPort);

@@ -9,6 +9,7 @@ import {
   type Subscription,
 } from "@azure/event-hubs";
 import { errorMessage } from "../../shared/errors.ts";
+import { inDeviceBatchSpan, recordDeviceOutcomes } from "../../shared/telemetry/device-spans.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { DeadLetterSink } from "./dead-letter-sink.ts";
 import type { DeviceIngestOptions } from "./device-ingest-options.ts";
@@ -126,7 +127,9 @@ export class DeviceIngest {
 
   async #processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
     const state = this.#state(context);
-    const work = this.#handle(events, context, state);
+    const work = inDeviceBatchSpan(events, context.eventHubName, context.partitionId, () =>
+      this.#handle(events, context, state),
+    );
     state.inFlight = work.then(
       () => undefined,
       () => undefined,
@@ -177,6 +180,7 @@ export class DeviceIngest {
         throw error;
       }
       stopTimer();
+      recordDeviceOutcomes(events, context.eventHubName, partition, result.deadLettered);
       if (result.stored > 0) metrics.events.inc({ partition, outcome: "stored" }, result.stored);
       if (result.deadLettered.length > 0) {
         metrics.events.inc({ partition, outcome: "dead_letter" }, result.deadLettered.length);

@@ -1,4 +1,5 @@
 // One batch of one partition, from received bodies to durable: valid events in Cosmos, the rest dead-lettered.
+import { inCosmosSpan } from "../../shared/telemetry/device-spans.ts";
 import type { DeadLetter, DeadLetterSink } from "./dead-letter-sink.ts";
 import {
   deviceStateDocument,
@@ -54,11 +55,13 @@ export async function ingestBatch(
   }
 
   const storeValid = async (): Promise<DeadLetter[]> => {
-    const rejected = await deps.store.writeTelemetry(telemetry, signal);
+    const rejected = await inCosmosSpan("upsert", "telemetry", telemetry.length, () =>
+      deps.store.writeTelemetry(telemetry, signal),
+    );
     const rejectedIds = new Set(rejected.map((r) => r.document.id));
-    await deps.store.updateDeviceStates(
-      states.filter((s) => !rejectedIds.has(s.lastEventDocumentId)),
-      signal,
+    const written = states.filter((s) => !rejectedIds.has(s.lastEventDocumentId));
+    await inCosmosSpan("upsert", "devices", written.length, () =>
+      deps.store.updateDeviceStates(written, signal),
     );
     return rejected.map((r) => {
       const source = sourceOf.get(r.document.id)!;

@@ -1,6 +1,7 @@
 // One owned partition: what this replica knows about it and its checkpoint policy (as the Azure SDK's
 // PartitionProcessor): checkpoint after N durable events or T ms, only while the ownership record names us, and
 // never behind the stored checkpoint.
+import { inCheckpointSpan } from "../../shared/telemetry/device-spans.ts";
 import type { PartitionContext, ReceivedEventData } from "@azure/event-hubs";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -107,7 +108,9 @@ export class PartitionProcessor {
     if (!event || this.ownershipLost) return;
     let outcome;
     try {
-      outcome = await this.#ownership.checkpoint(this.context, event);
+      outcome = await inCheckpointSpan(this.context.partitionId, event.sequenceNumber, () =>
+        this.#ownership.checkpoint(this.context, event),
+      );
     } catch (error) {
       this.#logger.warn(
         { partition: this.partitionId, sequenceNumber: event.sequenceNumber, err: errorMessage(error) },

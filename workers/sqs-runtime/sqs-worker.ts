@@ -12,6 +12,14 @@ import { Consumer } from "sqs-consumer";
 import { setTimeout as delay } from "node:timers/promises";
 import type { z } from "zod";
 import { newTraceparent } from "../../shared/events/cloudevent.ts";
+import {
+  inSqsProcessSpan,
+  recordDeadLetter,
+  recordDuplicate,
+  recordRetry,
+} from "../../shared/telemetry/sqs-spans.ts";
+import { activeTraceparent } from "../../shared/telemetry/spans.ts";
+import { observeWithTrace } from "../../shared/telemetry/exemplars.ts";
 import { PermanentError, RetryableError, errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
@@ -259,7 +267,7 @@ export class SqsWorker<E extends RuntimeEvent> {
         return;
       }
       try {
-        await this.#process(message);
+        await inSqsProcessSpan(message, queueName(this.options.queueUrl), () => this.#process(message));
       } finally {
         this.#slots.release();
       }
@@ -341,7 +349,10 @@ export class SqsWorker<E extends RuntimeEvent> {
     }
     const event = parsed.event;
     const traceparent =
-      event.traceparent ?? message.MessageAttributes?.traceparent?.StringValue ?? newTraceparent();
+      activeTraceparent() ??
+      event.traceparent ??
+      message.MessageAttributes?.traceparent?.StringValue ??
+      newTraceparent();
     const orderId = (event as { data?: { orderId?: unknown } }).data?.orderId;
     const log = this.#log.child({
       eventId: event.id,
@@ -355,6 +366,7 @@ export class SqsWorker<E extends RuntimeEvent> {
     try {
       if (await this.#markers.isProcessed(event.id)) {
         log.info("duplicate event: already processed, acknowledging");
+        recordDuplicate();
         await this.#delete(message);
         this.#metrics.processed.inc({ worker, outcome: "duplicate" });
         return;
@@ -408,7 +420,11 @@ export class SqsWorker<E extends RuntimeEvent> {
 
   #observeDuration(eventType: string, started: number): void {
     const seconds = (performance.now() - started) / 1000;
-    this.#metrics.handlerDuration.observe({ worker: this.options.worker, event_type: eventType }, seconds);
+    observeWithTrace(
+      this.#metrics.handlerDuration,
+      { worker: this.options.worker, event_type: eventType },
+      seconds,
+    );
   }
 
   async #deadLetter(message: Message, cause: DeadLetterCause, attempt: number, log: Logger): Promise<void> {
@@ -421,6 +437,7 @@ export class SqsWorker<E extends RuntimeEvent> {
       await this.#retryLater(message, attempt, error, log);
       return;
     }
+    recordDeadLetter(cause.reason, cause.error, queueName(this.options.deadLetterQueueUrl));
     this.#metrics.dlqSends.inc({ worker, reason: cause.reason });
     this.#metrics.processed.inc({ worker, outcome: "dead_letter" });
     // Sent, then deleted: a failed delete only means a second copy in the DLQ, never a lost message.
@@ -445,6 +462,7 @@ export class SqsWorker<E extends RuntimeEvent> {
     const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
     const seconds = retryDelaySeconds(attempt, this.options, retryAfterMs);
     log.warn({ err: error, retryInSeconds: seconds }, `handler failed, will retry: ${errorMessage(error)}`);
+    recordRetry(error, attempt, seconds);
     this.#metrics.processed.inc({ worker: this.options.worker, outcome: "retry" });
     await this.#changeVisibility(message, seconds, "retry backoff");
   }

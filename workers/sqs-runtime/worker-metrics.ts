@@ -1,6 +1,7 @@
 // The SQS workers' metrics (names and labels exactly as docs/metrics.md), registered on the process registry.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { metricOnce, queueDepthGauge } from "../../shared/metrics.ts";
+import { exemplarOption } from "../../shared/telemetry/exemplars.ts";
 
 export type MessageOutcome = "success" | "retry" | "dead_letter" | "duplicate";
 export type OrderStage = "INVENTORY_RESERVED" | "REJECTED" | "SHIPPED" | "CANCELLED" | "NOTIFIED";
@@ -39,6 +40,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           labelNames: ["worker", "event_type"],
           buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
           registers,
+          ...exemplarOption(),
         }),
     ),
     inFlight: metricOnce(
