@@ -1,6 +1,7 @@
 // Environment variables of `eventfleet api` and `eventfleet relay`, each with its default and why.
 import { z } from "zod";
 import { awsEnv, envVar, redisEnv, schemas, type EnvSpec } from "../shared/config.ts";
+import { OUTBOX_RELAY_DEFAULTS } from "./outbox-relay-options.ts";
 
 const AUTH_MODES = ["none", "apikey", "jwt"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -129,17 +130,17 @@ export const relayEnv = {
     description:
       "An outbox entry read by a relay but not acknowledged for this long is taken over by another relay " +
       "(the first one is presumed dead). Longer than a slow SNS call; shorter means faster recovery.",
-    default: "30000",
+    default: String(OUTBOX_RELAY_DEFAULTS.claimIdleMs),
   }),
   RELAY_BATCH_SIZE: envVar(z.coerce.number().int().min(1).max(10), {
     expects: "an integer 1-10 (SNS PublishBatch takes at most 10)",
     description: "Outbox entries published per SNS PublishBatch call.",
-    default: "10",
+    default: String(OUTBOX_RELAY_DEFAULTS.batchSize),
   }),
   RELAY_STALL_AFTER_MS: envVar(schemas.positiveInt, {
     expects: "a positive integer number of milliseconds",
     description:
       "A relay whose loop has not gone round, or that has published nothing while the outbox holds entries, for this long is stalled: `eventfleet_relay_stalled` 1 and, for `eventfleet relay`, not ready.",
-    default: "30000",
+    default: String(OUTBOX_RELAY_DEFAULTS.stallAfterMs),
   }),
 } satisfies EnvSpec;

@@ -9,8 +9,10 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { Redis } from "ioredis";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import type { Component } from "../shared/component.ts";
 import { errorMessage } from "../shared/errors.ts";
+import type { ReadinessCheck } from "../shared/management-server.ts";
 import type { Logger } from "../shared/logger.ts";
 import { backoffDelay } from "../shared/backoff.ts";
 import { parseOutboxEntry, type OutboxEntry } from "../shared/orders/outbox-entry.ts";
@@ -18,6 +20,8 @@ import { redisKeys } from "../shared/redis-keys.ts";
 import { startSendSpans } from "../shared/telemetry/messaging-spans.ts";
 import { ORDERS_DESTINATION } from "../shared/telemetry/order-spans.ts";
 import { readOutboxBacklog, trimAcknowledged } from "./outbox-backlog.ts";
+import { OUTBOX_RELAY_DEFAULTS, type OutboxRelayTuning } from "./outbox-relay-options.ts";
+import { relayMetrics } from "./relay-metrics.ts";
 import { isTransientSdkError } from "../shared/aws-errors.ts";
 
 /** The relay retries with its own backoff, so one SDK attempt, and it must notice an unreachable SNS within seconds. */
@@ -29,7 +33,7 @@ export const RELAY_SNS_TUNING = {
 
 export const RELAY_GROUP = "relay";
 
-export interface OutboxRelayOptions {
+export interface OutboxRelayOptions extends Partial<OutboxRelayTuning> {
   /** For acknowledgements, claims, trimming and metrics; the relay opens its own blocking reader from it. */
   redis: Redis;
   sns: SNSClient;
@@ -40,68 +44,11 @@ export interface OutboxRelayOptions {
   registry: Registry;
   /** Name of this relay in the consumer group; default `<hostname>-<pid>-<random>`, unique per process. */
   consumer?: string;
-  /** Entries per PublishBatch (SNS allows at most 10). Default 10. */
-  batchSize?: number;
-  /**
-   * PublishBatch calls in flight at once. One call costs an SNS round trip, so a single call at a time caps a
-   * relay at ~batchSize per round trip; a few in parallel keep up with a busy API. Default 4.
-   */
-  batchesInFlight?: number;
-  /** How long one XREADGROUP waits for new entries; bounds how quickly stop() returns. Default 1000 ms. */
-  blockMs?: number;
-  /** Pending this long on another relay → taken over (that relay is presumed dead). Default 30 000 ms. */
-  claimIdleMs?: number;
-  /** How often to trim acknowledged entries off the stream. Default 5000 ms. */
-  trimIntervalMs?: number;
-  /** First and longest pause after a failed publish or Redis error (doubling in between). Default 200 / 5000 ms. */
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  /**
-   * The loop not going round, or an outbox with entries that has not moved (nothing published, nothing left to
-   * publish) for this long, makes `checkHealthy` fail and `eventfleet_relay_stalled` 1. Default 30 000 ms.
-   */
-  stallAfterMs?: number;
 }
 
 type StreamEntry = [id: string, fields: string[] | null];
 
-function relayMetrics(registry: Registry, backlog: () => Promise<void>, stalled: () => boolean) {
-  const pending = new Gauge({
-    name: "eventfleet_outbox_pending",
-    help: "Outbox entries not yet acknowledged as published to SNS (pending on a relay or not yet read).",
-    registers: [registry],
-    collect: backlog,
-  });
-  const oldestAge = new Gauge({
-    name: "eventfleet_outbox_oldest_age_seconds",
-    help: "Age of the oldest outbox entry not yet published to SNS (0 when none).",
-    registers: [registry],
-  });
-  const publishes = new Counter({
-    name: "eventfleet_relay_publishes_total",
-    help: "Outbox entries handed to SNS, by outcome: success, retry (will be retried), failed (rejected by SNS).",
-    labelNames: ["outcome"],
-    registers: [registry],
-  });
-  for (const outcome of ["success", "retry", "failed"]) publishes.inc({ outcome }, 0);
-  const duration = new Histogram({
-    name: "eventfleet_relay_publish_duration_seconds",
-    help: "Duration of one SNS PublishBatch call.",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  new Gauge({
-    name: "eventfleet_relay_stalled",
-    help: "1 when this relay has made no progress (nothing published while the outbox holds entries) for RELAY_STALL_AFTER_MS.",
-    registers: [registry],
-    collect() {
-      this.set(stalled() ? 1 : 0);
-    },
-  });
-  return { pending, oldestAge, publishes, duration };
-}
-
-export class OutboxRelay {
+export class OutboxRelay implements Component {
   readonly consumer: string;
   readonly #o: Required<Omit<OutboxRelayOptions, "consumer">>;
   readonly #stream: string;
@@ -123,17 +70,8 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.#o = {
-      batchSize: 10,
-      batchesInFlight: 4,
-      blockMs: 1000,
-      claimIdleMs: 30_000,
-      trimIntervalMs: 5000,
-      backoffInitialMs: 200,
-      backoffMaxMs: 5000,
-      stallAfterMs: 30_000,
-      ...options,
-    };
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.#o = { ...OUTBOX_RELAY_DEFAULTS, ...given } as Required<Omit<OutboxRelayOptions, "consumer">>;
     this.#stream = redisKeys(options.env).outbox;
     this.#reader = options.redis.duplicate({ commandTimeout: this.#o.blockMs + 5000 });
     this.#reader.on("error", () => {}); // reconnects by itself; the loop logs the failed reads
@@ -170,6 +108,11 @@ export class OutboxRelay {
   checkHealthy(): void {
     const reason = this.#stallReason();
     if (reason) throw new Error(reason);
+  }
+
+  /** Readiness of a relay that runs alone: its loop is not stalled (its Redis: the role's connection check). */
+  readinessChecks(): ReadinessCheck[] {
+    return [{ name: "relay", check: () => this.checkHealthy() }];
   }
 
   #stallReason(): string | undefined {

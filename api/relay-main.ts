@@ -49,7 +49,7 @@ export async function startRelay(
   }
   relay.start();
   if (context.alongside !== "api") {
-    context.management.addCheck({ name: "relay", check: () => relay.checkHealthy() });
+    for (const check of relay.readinessChecks()) context.management.addCheck(check);
     context.management.addCheck({ name: "relay-redis", check: () => redis.health.check() });
   }
   return {

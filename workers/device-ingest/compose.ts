@@ -7,6 +7,7 @@ import { ConfigError } from "../../shared/config.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { createCosmosClient, createStorageClients } from "../../shared/azure-clients.ts";
 import type { Logger } from "../../shared/logger.ts";
+import type { Component } from "../../shared/component.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
 import { buildTopology } from "../../shared/topology/topology.ts";
 import { DEVICE_INGEST_OPTION_VARIABLES, optionsFromConfig, type DeviceIngestConfig } from "./config.ts";
@@ -24,11 +25,10 @@ import { createIngestMetrics } from "./ingest-metrics.ts";
 import { containerMemoryLimit, receiveSizing } from "./memory-budget.ts";
 import { PartitionOwnership } from "./partition-ownership.ts";
 
-export interface ComposedDeviceIngest {
+export interface ComposedDeviceIngest extends Component {
   ingest: DeviceIngest;
   /** Owner id in the checkpoint store's ownership records: `<hostname>-<pid>` (the pod name in AKS). */
   ownerId: string;
-  checks: ReadinessCheck[];
   /** Subscribes and starts refreshing the dead-letter queue depth. */
   start(): void;
   /** Drains (see DeviceIngest.stop) and releases the clients. */
@@ -238,7 +238,7 @@ export function composeDeviceIngest(
   return {
     ingest,
     ownerId,
-    checks,
+    readinessChecks: () => checks,
     start() {
       void refreshDepth();
       depthTimer = setInterval(() => void refreshDepth(), options.queueDepthCacheMs);

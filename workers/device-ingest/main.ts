@@ -9,7 +9,7 @@ export async function main(): Promise<void> {
     env: deviceIngestEnv,
     start({ config, logger, registry, management }) {
       const worker = composeDeviceIngest(config, { logger, registry });
-      for (const check of worker.checks) management.addCheck(check);
+      for (const check of worker.readinessChecks()) management.addCheck(check);
       worker.start();
       return Promise.resolve({ stop: () => worker.stop() });
     },

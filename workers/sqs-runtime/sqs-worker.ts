@@ -22,6 +22,7 @@ import { activeTraceparent } from "../../shared/telemetry/spans.ts";
 import { observeWithTrace } from "../../shared/telemetry/exemplars.ts";
 import { PermanentError, RetryableError, errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import type { Component } from "../../shared/component.ts";
 import type { ReadinessCheck } from "../../shared/management-server.ts";
 import { sendToDeadLetterQueue, type DeadLetterCause } from "./dead-letter.ts";
 import { DeleteBatcher } from "./delete-batcher.ts";
@@ -77,7 +78,7 @@ type Parsed<E> = { ok: true; event: E } | { ok: false; cause: DeadLetterCause };
 
 const SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp"] as const;
 
-export class SqsWorker<E extends RuntimeEvent> {
+export class SqsWorker<E extends RuntimeEvent> implements Component {
   readonly options: SqsWorkerOptions;
   readonly #deps: SqsWorkerDependencies<E>;
   readonly #log: Logger;
