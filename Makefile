@@ -68,9 +68,11 @@ api-tools: $(NPM_STAMP) ## schemathesis (PyPI, in a venv) and the Redocly OpenAP
 test-unit: $(NPM_STAMP) system-deps tools api-tools clients ## every test (starts the emulator stack once)
 	node scripts/run-tests.ts
 
-# The image is built first so its checks (k8s-tests/image.test.ts) run instead of skipping.
-test: typecheck lint image ## typecheck + lint + image + all tests against the emulators (what CI runs)
+# The image is built first so its checks (k8s-tests/image.test.ts) run instead of skipping; the cluster's programs
+# too (from Go modules, cached per machine), so the live tier runs against a real API server and KEDA.
+test: typecheck lint image cluster-bins ## typecheck + lint + image + all tests against the emulators + the live tier (what CI runs)
 	EVENTFLEET_REQUIRE_IMAGE=1 $(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory k8s-test-live
 
 chart-test: $(NPM_STAMP) system-deps tools ## chart, rule and manifest checks alone
 	node scripts/run-tests.ts k8s-tests

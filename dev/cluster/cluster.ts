@@ -16,6 +16,8 @@ export interface ClusterOptions {
    * `LocalCluster.addKeda()` adds it later.
    */
   keda?: boolean;
+  /** Namespaces KEDA acts in (its WATCH_NAMESPACE); default: all. */
+  kedaNamespaces?: string[];
   progress?: (line: string) => void;
 }
 
@@ -55,7 +57,14 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       say(
         `installed ${crds.length} CRDs (KEDA ${bins.KEDA_VERSION}, Prometheus Operator monitoring objects)`,
       );
-      const keda = await startKeda(bins, pki, plane.kubeconfig, logDir, processes);
+      const keda = await startKeda(
+        bins,
+        pki,
+        plane.kubeconfig,
+        logDir,
+        processes,
+        options.kedaNamespaces ?? [],
+      );
       env.KEDA_OPERATOR_METRICS_URL = keda.operatorMetricsUrl;
       say(`KEDA ${bins.KEDA_VERSION} ready (external metrics APIService Available)`);
     };

@@ -51,6 +51,7 @@ export async function startKeda(
   kubeconfig: string,
   logDir: string,
   started: ControlPlaneProcess[],
+  watchNamespaces: string[],
 ): Promise<RunningKeda> {
   const kc = kubeConfigFrom(kubeconfig);
   const [grpc, operatorMetrics, operatorHealth, apiPort, adapterMetrics] = [
@@ -64,7 +65,7 @@ export async function startKeda(
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     KUBECONFIG: kubeconfig,
-    WATCH_NAMESPACE: "",
+    WATCH_NAMESPACE: watchNamespaces.join(","),
     POD_NAMESPACE: KEDA_NAMESPACE,
     KEDA_CLUSTER_OBJECT_NAMESPACE: KEDA_NAMESPACE,
     OPERATOR_NAME: "keda-operator",
@@ -82,7 +83,7 @@ export async function startKeda(
       `--health-probe-bind-address=127.0.0.1:${operatorHealth}`,
       `--metrics-service-bind-address=127.0.0.1:${grpc}`,
       `--cert-dir=${pki.keda.dir}`,
-      `--ca-dir=${pki.keda.dir}`,
+      `--ca-dir=${pki.caDir}`,
       "--zap-log-level=info",
       "--zap-encoder=console",
     ],

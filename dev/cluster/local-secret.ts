@@ -2,6 +2,7 @@
 // (envFrom) and by KEDA's TriggerAuthentications (secretTargetRef). The emulators accept any AWS key.
 import type * as k8s from "@kubernetes/client-node";
 import { applyObjects, kubeConfigFrom } from "./cluster-objects.ts";
+import { withoutDefaultPort } from "./hub-endpoint.ts";
 
 export const LOCAL_SECRET = "eventfleet-local";
 export const LOCAL_NAMESPACE = "eventfleet";
@@ -16,6 +17,9 @@ const KEYS = [
 export function localSecretData(stackEnv: Record<string, string>): Record<string, string> {
   const data: Record<string, string> = { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" };
   for (const key of KEYS) if (stackEnv[key]) data[key] = stackEnv[key];
+  // KEDA finds the worker's checkpoints only when the endpoint is written without its port (hub-endpoint.ts).
+  if (data.EVENTHUB_CONNECTION_STRING)
+    data.EVENTHUB_CONNECTION_STRING = withoutDefaultPort(data.EVENTHUB_CONNECTION_STRING);
   return data;
 }
 

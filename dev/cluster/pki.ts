@@ -28,6 +28,8 @@ export interface ClusterPki {
   keda: KeyPair & { dir: string };
   serviceAccountKey: string;
   serviceAccountPub: string;
+  /** A folder holding only ca.crt (KEDA's --ca-dir: it trusts every file in it). */
+  caDir: string;
 }
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
@@ -131,6 +133,9 @@ export async function createPki(dir: string): Promise<ClusterPki> {
     }),
   ]);
   await run("cp", [ca.cert, join(kedaDir, "ca.crt")]);
+  const caDir = join(dir, "trusted");
+  mkdirSync(caDir, { recursive: true });
+  await run("cp", [ca.cert, join(caDir, "ca.crt")]);
   const serviceAccountKey = join(dir, "sa.key");
   const serviceAccountPub = join(dir, "sa.pub");
   await openssl([
@@ -155,6 +160,7 @@ export async function createPki(dir: string): Promise<ClusterPki> {
     keda: { ...keda, dir: kedaDir },
     serviceAccountKey,
     serviceAccountPub,
+    caDir,
   };
 }
 

@@ -2,7 +2,7 @@
 // every object is accepted, with no unknown-field warnings; helm upgrade and helm rollback change what runs.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { CHART_DIR, helm, helmMissingReason, PROFILES, type K8sObject } from "../support/chart.ts";
@@ -14,6 +14,16 @@ after(async () => {
   for (const c of cleanups) await c();
 });
 
+/** Where the guides install kube-prometheus-stack: Grafana's dashboard ConfigMaps may go there. */
+before(async () => {
+  if (skip) return;
+  await clients()
+    .core.createNamespace({ body: { metadata: { name: "monitoring" } } })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+});
+
 for (const profile of PROFILES) {
   test(
     `ci/${profile}.yaml: helm install is accepted by the API server, every rendered object exists`,
@@ -21,7 +31,11 @@ for (const profile of PROFILES) {
     async () => {
       const { core, kc } = clients();
       const [namespace, cleanup] = await testNamespace(core, `ef-${profile}`);
-      cleanups.push(cleanup);
+      // Uninstall first: objects outside the release namespace (dashboards in "monitoring") go with the release.
+      cleanups.push(async () => {
+        await liveHelm(["uninstall", "ef", "-n", namespace, "--wait"]).catch(() => undefined);
+        await cleanup();
+      });
       const { stderr } = await helm([
         "install",
         "ef",
@@ -44,7 +58,10 @@ for (const profile of PROFILES) {
         await client.read({
           apiVersion: o.apiVersion,
           kind: o.kind,
-          metadata: { name: o.metadata.name, namespace: namespaced ? namespace : undefined },
+          metadata: {
+            name: o.metadata.name,
+            namespace: namespaced ? (o.metadata.namespace ?? namespace) : undefined,
+          },
         });
       }
     },

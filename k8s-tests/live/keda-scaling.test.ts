@@ -14,7 +14,14 @@ import { parse } from "yaml";
 import { applyLocalSecret } from "../../dev/cluster/local-secret.ts";
 import { waitFor } from "../../test/support/wait.ts";
 import { helmMissingReason } from "../support/chart.ts";
-import { clients, helmLocal, LOCAL_VALUES, needsLocalCluster, testNamespace } from "./live-env.ts";
+import {
+  clients,
+  helmLocal,
+  KEDA_TEST_NAMESPACE,
+  LOCAL_VALUES,
+  needsLocalCluster,
+  testNamespace,
+} from "./live-env.ts";
 import { kedaScalerValue, scaledObjectsReady } from "./keda-metrics.ts";
 import { eventHubLag, sendEvents, runDeviceIngestUntilCheckpointed } from "./event-hub-lag.ts";
 
@@ -47,7 +54,7 @@ async function hpaDesired(component: string): Promise<number | undefined> {
 
 before(async () => {
   if (skip) return;
-  [namespace, cleanup] = await testNamespace(clients().core, "ef-keda");
+  [namespace, cleanup] = await testNamespace(clients().core, KEDA_TEST_NAMESPACE, true);
   await applyLocalSecret(process.env.KUBECONFIG!, process.env as Record<string, string>, namespace);
   await helmLocal("install", RELEASE, namespace);
 });

@@ -8,6 +8,8 @@ import { CHART_DIR, helm, ROOT } from "../support/chart.ts";
 /** EVENTFLEET_ENV of the live run's resources (queues live-inventory..., container live-checkpoints). */
 export const LIVE_ENV_NAME = "live";
 export const LOCAL_VALUES = join(ROOT, "deploy/local.yaml");
+/** The one namespace KEDA watches in the local live run (run.ts): where the scaling tests install. */
+export const KEDA_TEST_NAMESPACE = "ef-live-keda";
 
 /** Why a test that needs the local emulators (reachable by KEDA) cannot run, or undefined when it can. */
 export function needsLocalCluster(): string | undefined {
@@ -40,12 +42,13 @@ export function clients(): Clients {
   };
 }
 
-/** A fresh namespace for one test; deleted (without waiting) by the returned function. */
+/** A fresh namespace for one test (`exact`: that name); deleted (without waiting) by the returned function. */
 export async function testNamespace(
   core: k8s.CoreV1Api,
   prefix: string,
+  exact = false,
 ): Promise<[string, () => Promise<void>]> {
-  const name = `${prefix}-${randomUUID().slice(0, 6)}`;
+  const name = exact ? prefix : `${prefix}-${randomUUID().slice(0, 6)}`;
   await core.createNamespace({ body: { metadata: { name } } });
   return [name, async () => void (await core.deleteNamespace({ name }).catch(() => undefined))];
 }
