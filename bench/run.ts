@@ -29,6 +29,7 @@ const STEPS: Step[] = [
   { name: "takeover", file: "takeover.bench.ts", owner: "report" },
   { name: "device-latency", file: "device-latency.bench.ts", owner: "report" },
   { name: "device-memory", file: "device-memory.bench.ts", owner: "report" },
+  { name: "tracing", file: "tracing.bench.ts", owner: "report" },
 ];
 
 interface Figure {
