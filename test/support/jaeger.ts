@@ -91,7 +91,7 @@ export class TestJaeger {
     running.process.unref();
     const pid = running.process.pid;
     process.once("exit", () => {
-      if (pid) process.kill(pid, "SIGTERM");
+      if (pid && running.process.running) process.kill(pid, "SIGTERM");
     });
     return new TestJaeger(running);
   }

@@ -9,7 +9,7 @@ import { useAzureSdkTracing } from "../../shared/telemetry/instrumentations.ts";
 import { startTelemetry, type Telemetry } from "../../shared/telemetry/start-telemetry.ts";
 import { telemetrySettings } from "../../shared/telemetry/telemetry-config.ts";
 import { eventfleetTracer } from "../../shared/telemetry/tracing-state.ts";
-import { DeviceTestProbe, Replica, deviceTestEnv, startHub } from "../devices/device-fixture.ts";
+import { DeviceTestProbe, Replica, deviceTestEnv, startHub } from "../support/device-fixture.ts";
 import {
   TestJaeger,
   describeTrace,
