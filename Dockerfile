@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # eventfleet: one image, one CLI. `eventfleet <role>` — api | relay | worker <name> | infra | dlq | ...
-# The app is TypeScript run directly by Node 24 (type stripping), so there is no compile stage: the
-# build stage only installs production dependencies, the runtime stage adds the sources.
+# In a checkout (`make dev`, tests) the TypeScript runs directly by Node 24 (type stripping). The image runs the
+# same code bundled into JavaScript (scripts/bundle.ts, esbuild): no type stripping and no node_modules walk at
+# start, and node_modules holds only what the bundle leaves out (scripts/bundle-externals.ts).
 #
 #   docker build --secret id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt -t eventfleet .   # anywhere
 #   make image                                       # here: buildah + a locally made base (scripts/)
@@ -22,8 +23,45 @@ RUN --mount=type=secret,id=npm-ca \
     && find node_modules/@azure -mindepth 3 -maxdepth 3 -type d \( -path '*/dist/browser' -o -path '*/dist/react-native' \) \
        -prune -exec rm -rf {} +
 
+# ---- bundle: the CLI as JavaScript chunks, the data files it reads (Lua scripts, package.json), pruned node_modules ----
+FROM deps AS bundle
+COPY . ./
+# esbuild at the version package.json pins, installed beside (not into) the app: /node_modules (a link to it) is
+# found by Node's resolution from /app/scripts, and this stage is thrown away.
+RUN --mount=type=secret,id=npm-ca \
+    --mount=type=cache,target=/root/.npm,sharing=locked \
+    if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi; \
+    npm install --prefix /opt/esbuild --no-save --no-package-lock --no-audit --no-fund --loglevel=warn \
+       "esbuild@$(node -p 'require("./package.json").devDependencies.esbuild')" \
+    && ln -s /opt/esbuild/node_modules /node_modules \
+    && node scripts/bundle.ts dist \
+    && node scripts/prune-node-modules.ts . \
+    && chmod 0755 dist/eventfleet.js \
+    && mkdir -p /out/app /out/usr/local/bin && cp -r dist node_modules package.json /out/app/ \
+    && find api shared workers -name '*.lua' -exec cp --parents {} /out/app/ \; \
+    && ln -s /app/dist/eventfleet.js /out/usr/local/bin/eventfleet
+
+# ---- rootfs: all the runtime takes from the Node image: node and its shared libraries, env (the CLI's #!),
+# sleep (the API's preStop hook), the user. No shell, no package manager, no npm. ----
+FROM ${NODE_IMAGE} AS rootfs
+RUN groupadd --system --gid 10001 eventfleet \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
+       --shell /usr/sbin/nologin eventfleet \
+    && mkdir -p /rootfs/etc /rootfs/tmp /rootfs/usr/local/bin /rootfs/usr/bin \
+    && chmod 1777 /rootfs/tmp \
+    && cp /usr/local/bin/node /rootfs/usr/local/bin/node \
+    && cp "$(command -v env)" "$(command -v sleep)" /rootfs/usr/bin/ \
+    && for lib in $(ldd /usr/local/bin/node "$(command -v env)" "$(command -v sleep)" | grep -oE '/[^ :]+[.]so[^ :]*' | sort -u); do \
+         cp -L --parents "$lib" /rootfs/; \
+       done \
+    && grep -E '^(root|eventfleet):' /etc/passwd >/rootfs/etc/passwd \
+    && grep -E '^(root|eventfleet):' /etc/group >/rootfs/etc/group \
+    && cp /etc/ld.so.cache /rootfs/etc/ \
+    && if [ -f /etc/nsswitch.conf ]; then cp /etc/nsswitch.conf /rootfs/etc/; fi
+
 # ---- runtime ----
-FROM ${NODE_IMAGE} AS runtime
+FROM scratch AS runtime
+ARG NODE_IMAGE
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z
@@ -38,23 +76,17 @@ LABEL org.opencontainers.image.title="eventfleet" \
 
 # A numeric, non-root user that owns nothing in /app: the code is read-only to the process, and the
 # only writable path it needs is /tmp (an emptyDir under a read-only root filesystem in Kubernetes).
-RUN groupadd --system --gid 10001 eventfleet \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
-       --shell /usr/sbin/nologin eventfleet \
-    && rm -rf /usr/local/lib/node_modules/corepack /usr/local/bin/corepack /opt/yarn-* \
-       /usr/local/bin/yarn /usr/local/bin/yarnpkg
+COPY --from=rootfs /rootfs/ /
+COPY --from=bundle /out/ /
 
-ENV NODE_ENV=production \
+ENV PATH=/usr/local/bin:/usr/bin \
+    HOME=/tmp \
+    NODE_ENV=production \
     MANAGEMENT_PORT=9464 \
     SHUTDOWN_TIMEOUT_MS=25000 \
     EVENTFLEET_VERSION=${VERSION}
 
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-# .dockerignore admits only package*.json and bin/ cli/ api/ workers/ shared/ dev/ (no tests).
-COPY . ./
-RUN ln -s /app/bin/eventfleet.js /usr/local/bin/eventfleet \
-    && if [ -f bin/eventfleet.js ]; then chmod 0755 bin/eventfleet.js; fi
 
 USER 10001:10001
 EXPOSE 8080 9464
