@@ -1,5 +1,5 @@
 // The image's bundle (scripts/bundle.ts) runs the same roles as the sources: the order saga end to end with every
-// order role from the bundle (its Lua scripts found beside the chunks' source paths), device-ingest ready.
+// order role from the bundle (its Lua scripts found beside the chunks' source paths), tracing on, device-ingest ready.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -11,6 +11,7 @@ import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
 import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
 import { placedEvent } from "../test/support/order-event-fixtures.ts";
 import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
+import { freePort } from "../test/support/ports.ts";
 import { SagaDriver, TestWebhook } from "../test/support/saga-stack.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
@@ -75,6 +76,15 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
       await driver.stop();
       await webhook.stop();
     }
+  });
+
+  void test("with tracing on (an OTLP endpoint set) the bundled relay loads its instrumentations and is ready", async () => {
+    const env = await createTestEnv({ aws: true });
+    // Nothing listens there: the exporter's failures are logged, the role works on.
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const runner = await startRole(["relay"], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    await runner.stop("SIGTERM", 20_000);
+    assert.equal((await runner.exited).code, 0, runner.tail());
   });
 
   void test("worker device-ingest from the bundle is ready against Event Hubs, Blob storage and Cosmos", async () => {
