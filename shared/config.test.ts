@@ -54,4 +54,19 @@ describe("parseEnv", () => {
     assert.throws(() => parseEnv(processEnv, { MANAGEMENT_PORT: "70000" }), /MANAGEMENT_PORT: got "70000"/);
     assert.throws(() => parseEnv(processEnv, { SHUTDOWN_TIMEOUT_MS: "soon" }), /SHUTDOWN_TIMEOUT_MS/);
   });
+
+  test("every wrong variable is reported at once, one line each", () => {
+    assert.throws(
+      () => parseEnv(processEnv, { MANAGEMENT_PORT: "70000", SHUTDOWN_TIMEOUT_MS: "soon" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.variable, "MANAGEMENT_PORT");
+        const lines = error.message.split("\n");
+        assert.equal(lines.length, 2);
+        assert.match(lines[0]!, /^MANAGEMENT_PORT: got "70000"/);
+        assert.match(lines[1]!, /^SHUTDOWN_TIMEOUT_MS: got "soon"/);
+        return true;
+      },
+    );
+  });
 });

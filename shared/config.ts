@@ -39,23 +39,28 @@ function shown(value: string | undefined, secret: boolean | undefined): string {
 
 /**
  * Parses every variable of `spec` from `env`. Empty strings count as unset, so `FOO=` falls back to the default.
- * Throws a ConfigError for the first variable that is missing or invalid.
+ * Throws one ConfigError naming every variable that is missing or invalid (one line each, all at once: an operator
+ * fixes them in one go, not one per start); its `variable` is the first of them.
  */
 export function parseEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
   const out: Record<string, unknown> = {};
+  const problems: [string, string][] = [];
   for (const [name, variable] of Object.entries(spec)) {
     const raw = env[name] === "" ? undefined : env[name];
     const value = raw ?? variable.default;
     const result = variable.schema.safeParse(value);
     if (!result.success) {
-      throw new ConfigError(
+      problems.push([
         name,
         `${name}: got ${shown(raw, variable.secret)}, expected ${variable.expects}` +
           (raw === undefined ? ` (set ${name})` : ""),
-      );
+      ]);
+      continue;
     }
     out[name] = result.data;
   }
+  if (problems.length > 0)
+    throw new ConfigError(problems[0]![0], problems.map(([, line]) => line).join("\n"));
   return out as ConfigOf<S>;
 }
 

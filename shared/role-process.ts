@@ -28,6 +28,12 @@ export interface RoleDefinition<S extends EnvSpec> {
   start(context: RoleContext<S>): Promise<RunningRole>;
 }
 
+/** One line per wrong variable on stderr. */
+function printConfigError(error: ConfigError): void {
+  for (const line of error.message.split("\n"))
+    process.stderr.write(`eventfleet: configuration error: ${line}\n`);
+}
+
 /** Exit codes: 0 clean shutdown, 1 crash or budget exceeded, 2 bad configuration. */
 export const EXIT_CONFIG = 2;
 
@@ -40,7 +46,7 @@ export function loadConfigOrExit<S extends EnvSpec>(
     return parseEnv(spec, env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`eventfleet: configuration error: ${error.message}\n`);
+      printConfigError(error);
       process.exit(EXIT_CONFIG);
     }
     throw error;
@@ -52,8 +58,9 @@ export function loadConfigOrExit<S extends EnvSpec>(
  * server and exits 0. A second signal exits at once; an unhandled rejection or exception is logged and exits 1.
  */
 export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>): Promise<void> {
-  const base = loadConfigOrExit(processEnv);
-  const config: RoleConfig<S> = { ...loadConfigOrExit(definition.env), ...base };
+  // One parse of both specs: every wrong variable is reported at once.
+  const config: RoleConfig<S> = loadConfigOrExit({ ...definition.env, ...processEnv });
+  const base = config;
   const logger = createLogger({ role: definition.role, level: base.LOG_LEVEL });
   loadConfigOrExit(telemetryEnv); // a wrong OTEL_* value stops the process like any other variable
   const telemetry = await startTelemetry(telemetrySettings(definition.role));
@@ -126,7 +133,7 @@ export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>):
     logger.info({ managementPort: management.port }, `${definition.role} started`);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`eventfleet: configuration error: ${error.message}\n`);
+      printConfigError(error);
       process.exit(EXIT_CONFIG);
     }
     die("start failed")(error);
