@@ -34,7 +34,7 @@ export function requestContext(logger: Logger, registry: Registry): RequestHandl
     labelNames: ["method", "route", "status_code"],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
-    ...exemplarOption(),
+    ...exemplarOption(registry),
   });
   return (request: Request, response: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();

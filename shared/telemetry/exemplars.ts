@@ -4,9 +4,15 @@ import { Registry, type Histogram } from "prom-client";
 import { activeTraceIds } from "./spans.ts";
 import { tracingActive } from "./tracing-state.ts";
 
-/** Spread into a Histogram's configuration: exemplars on when this process traces. */
-export function exemplarOption(): { enableExemplars: boolean } {
-  return { enableExemplars: tracingActive() };
+/**
+ * Spread into a Histogram's configuration: exemplars on when this process traces and the registry speaks
+ * OpenMetrics (prom-client refuses exemplars on any other registry, e.g. one a test or a benchmark made itself).
+ */
+export function exemplarOption(registry: Registry): { enableExemplars: boolean } {
+  return {
+    enableExemplars:
+      tracingActive() && (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE,
+  };
 }
 
 /** Observes `value`, with the active span's trace_id/span_id as the exemplar when the histogram keeps them. */

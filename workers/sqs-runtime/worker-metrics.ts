@@ -40,7 +40,7 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
           labelNames: ["worker", "event_type"],
           buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
           registers,
-          ...exemplarOption(),
+          ...exemplarOption(registry),
         }),
     ),
     inFlight: metricOnce(
