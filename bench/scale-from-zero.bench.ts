@@ -41,40 +41,41 @@ async function sendAndTime(
   while ((await driver.status(event.data.orderId)) !== "INVENTORY_RESERVED") {
     if (Date.now() > deadline)
       throw new Error(`order ${event.data.orderId} not reserved within ${HANDLED_WITHIN_MS} ms`);
-    await delay(5);
+    await delay(25);
   }
   return performance.now() - sent;
 }
 
 export async function run(progress: (line: string) => void = () => undefined): Promise<ScaleFromZeroResult> {
-  const env = { ...(await createTestEnv({ aws: true })), LOG_LEVEL: "warn" };
-  const driver = new SagaDriver(env);
+  // Each measurement gets its own queues: a stopped worker's abandoned long poll would otherwise take the next
+  // message out of sight for a visibility timeout (30 s), which is not what a fresh deployment sees.
+  const freshEnv = async () => ({ ...(await createTestEnv({ aws: true })), LOG_LEVEL: "warn" });
+  const drivers: SagaDriver[] = [];
+  const measure = async (entry: string, spawnAfterSend: boolean): Promise<number> => {
+    const env = await freshEnv();
+    const driver = new SagaDriver(env);
+    drivers.push(driver);
+    const runner = new RoleRunner({ name: "inventory", args: ["worker", "inventory"], env, entry });
+    try {
+      if (spawnAfterSend) return await sendAndTime(driver, () => runner.start());
+      await runner.start();
+      await runner.waitReady(HANDLED_WITHIN_MS);
+      return await sendAndTime(driver);
+    } finally {
+      await runner.stop("SIGTERM", 20_000);
+    }
+  };
   const bundleDir = join(ROOT, ".eventfleet", `bench-bundle-${randomUUID().slice(0, 8)}`);
   try {
     const { entry: bundleEntry } = await bundle(bundleDir);
     const entries = { source: join(ROOT, "bin/eventfleet.js"), bundle: bundleEntry };
-    const worker = (entry: string) =>
-      new RoleRunner({ name: "inventory", args: ["worker", "inventory"], env, entry });
     const warm: number[] = [];
     const cold = { source: [] as number[], bundle: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       // The baseline: the worker is up (KEDA's minReplicaCount ≥ 1), the queue is empty, one message arrives.
-      const running = worker(entries.source);
-      await running.start();
-      try {
-        await running.waitReady(HANDLED_WITHIN_MS);
-        warm.push(await sendAndTime(driver));
-      } finally {
-        await running.stop("SIGTERM", 20_000);
-      }
-      for (const build of ["source", "bundle"] as const) {
-        const fresh = worker(entries[build]);
-        try {
-          cold[build].push(await sendAndTime(driver, () => fresh.start()));
-        } finally {
-          await fresh.stop("SIGTERM", 20_000);
-        }
-      }
+      warm.push(await measure(entries.source, false));
+      for (const build of ["source", "bundle"] as const)
+        cold[build].push(await measure(entries[build], true));
       progress(`scale from zero: run ${i + 1}/${RUNS} done`);
     }
     const result = {
@@ -99,7 +100,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
     return { name: "scale-from-zero", runs: RUNS, ...result, markdown };
   } finally {
     rmSync(bundleDir, { recursive: true, force: true });
-    await driver.stop();
+    for (const driver of drivers) await driver.stop();
   }
 }
 
