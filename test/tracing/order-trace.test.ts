@@ -115,7 +115,9 @@ describe("an order is one trace in Jaeger", () => {
     const traceId = await traceIdOf(id);
     const trace = await jaeger.waitForTrace(
       traceId,
+      // Each process exports on its own schedule: the trace is whole once no span's parent is still missing.
       (t) =>
+        orphans(t).length === 0 &&
         processSpans(t, "notification").length >= 2 &&
         t.spans.filter((s) => serviceOf(t, s) === "eventfleet-notification" && s.operationName === "POST")
           .length >= 2,
@@ -232,6 +234,7 @@ describe("an order is one trace in Jaeger", () => {
           (s) => tag(s, "cloudevents.event_type") === "order.placed",
         );
         return (
+          orphans(t).length === 0 &&
           placedAttempts.some((s) => !spanEvents(s).some((e) => e.name === "retry")) &&
           placedAttempts.length >= 2
         );
