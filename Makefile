@@ -1,26 +1,37 @@
 # eventfleet — every target runs on the Node 24 that the `node` devDependency installs.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
-NPM_STAMP := node_modules/.install-stamp
+# The stamp is named after package-lock.json's content, not its mtime: a touch, a checkout or a rebase that leaves the
+# lock unchanged finds it and does not reinstall (a reinstall wipes node_modules under any test running from it).
+NPM_LOCK_HASH := $(shell sha256sum package-lock.json 2>/dev/null | cut -c1-16)
+NPM_STAMP := node_modules/.installed-lock-$(NPM_LOCK_HASH)
 
 .PHONY: help install system-deps stack-deps tools api-tools clients dev cluster cluster-bins test test-unit typecheck lint format chart-test image bench chaos k8s-test-live deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-# First use installs dependencies; later runs reuse them until package-lock.json changes.
+# First use installs dependencies; later runs reuse them until package-lock.json's content changes.
 # npm must run on Node 24 too: the first time, the pinned `node` package is fetched into .tools/bootstrap-node
 # by whatever npm the machine has, and `npm ci` then runs on it.
 NODE_VERSION := $(shell sed -n 's/.*"node": "\([0-9.]*\)".*/\1/p' package.json | head -n 1)
 BOOTSTRAP_NODE := .tools/bootstrap-node/node_modules/.bin
 
-$(NPM_STAMP): package.json package-lock.json
-	@if [ ! -x $(BOOTSTRAP_NODE)/node ]; then \
+# Two makes in one checkout at once: the second waits for the first's install (flock) and then finds its stamp.
+$(NPM_STAMP):
+	@mkdir -p .tools && exec 9>.tools/npm-install.lock && flock 9 && \
+	if [ -f $@ ]; then exit 0; fi && \
+	if [ node_modules/.install-stamp -nt package-lock.json ]; then \
+	  echo "node_modules installed by the older mtime stamp for this lock: adopting it"; \
+	  rm -f node_modules/.install-stamp && touch $@ && exit 0; \
+	fi && \
+	if [ ! -x $(BOOTSTRAP_NODE)/node ]; then \
 	  echo "installing Node $(NODE_VERSION) (npm package node) to run npm on"; \
 	  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix .tools/bootstrap-node node@$(NODE_VERSION); \
-	fi
-	PATH="$(CURDIR)/$(BOOTSTRAP_NODE):$$PATH" npm ci --no-audit --no-fund
-	@touch $@
+	fi && \
+	echo "npm ci (package-lock.json $(NPM_LOCK_HASH))" && \
+	PATH="$(CURDIR)/$(BOOTSTRAP_NODE):$$PATH" npm ci --no-audit --no-fund && \
+	touch $@
 
 install: $(NPM_STAMP) ## install npm dependencies (Node 24 included)
 
