@@ -23,6 +23,7 @@ done
 # package -> a command it provides (what we actually check for)
 declare -A PROVIDES=(
   [redis-server]=redis-server
+  [redis-tools]=redis-cli
   [prometheus]=promtool
   [yamllint]=yamllint
   [buildah]=buildah
@@ -38,10 +39,11 @@ declare -A PYTHON_MODULES=(
   [python3-venv]=ensurepip
 )
 STACK=(redis-server)
+# redis-tools: redis-cli, which joins and reshards the tests' Redis Cluster (test/support/redis-cluster.ts);
 # promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm;
 # openssl: the local cluster's certificates (dev/cluster/pki.ts); python3-qpid-proton and python3-venv: the
 # Event Hubs conformance clients (dev/eventhubs-emulator/conformance).
-TEST_AND_IMAGE=(prometheus yamllint buildah podman runc debootstrap unzip openssl python3-qpid-proton python3-venv)
+TEST_AND_IMAGE=(redis-tools prometheus yamllint buildah podman runc debootstrap unzip openssl python3-qpid-proton python3-venv)
 ORDER=("${STACK[@]}")
 [[ $group == all ]] && ORDER+=("${TEST_AND_IMAGE[@]}")
 

@@ -36,7 +36,7 @@ describe("system-deps.sh", () => {
   test("all (tests and image) asks for the image and test tools too", () => {
     const result = check("all", ["redis-server"]);
     assert.equal(result.status, 1);
-    for (const pkg of ["prometheus", "yamllint", "buildah", "podman", "unzip"]) {
+    for (const pkg of ["redis-tools", "prometheus", "yamllint", "buildah", "podman", "unzip"]) {
       assert.match(result.stderr, new RegExp(`missing apt packages \\(all\\): .*\\b${pkg}\\b`));
     }
     assert.doesNotMatch(result.stderr, /redis-server/);
