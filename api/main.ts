@@ -2,13 +2,13 @@
 import type { AddressInfo } from "node:net";
 import type { ConfigOf } from "../shared/config.ts";
 import { OrderStore } from "../shared/orders/order-store.ts";
+import { connectRedis } from "../shared/redis-connection.ts";
 import { runRole, type RoleContext, type RunningRole } from "../shared/role-process.ts";
 import { createApp } from "./app.ts";
 import { createAuthenticator } from "./auth.ts";
 import { apiEnv, relayEnv } from "./config.ts";
 import { createHttpServer, httpServerOptions } from "./http-server.ts";
 import { RateLimiter } from "./rate-limiter.ts";
-import { connectRedis } from "./redis-connection.ts";
 import { startRelay, type StartedRelay } from "./relay-main.ts";
 
 // With the relay inside, a missing topic ARN is most often an API started without knowing about --relay=off.
@@ -41,7 +41,7 @@ async function startApi(
       subjectClaim: config.JWT_SUBJECT_CLAIM,
     },
   });
-  const redis = connectRedis(config.REDIS_URL, logger, "eventfleet-api");
+  const redis = connectRedis(config, logger, { name: "eventfleet-api", profile: "request" });
   const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
   const rateLimiter = new RateLimiter(redis, {
     env: config.EVENTFLEET_ENV,

@@ -1,5 +1,5 @@
 // How much of the outbox is not yet acknowledged, how old its oldest entry is, and trimming what is done.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../shared/redis-connection.ts";
 
 export interface OutboxBacklog {
   /** Entries not yet acknowledged: delivered to a relay but pending, plus never delivered. */
@@ -33,7 +33,11 @@ function groupInfo(reply: unknown, group: string): Record<string, unknown> | und
 }
 
 /** Reads the backlog of `group` on `stream`; a stream or group that does not exist yet counts from the start. */
-export async function readOutboxBacklog(redis: Redis, stream: string, group: string): Promise<OutboxBacklog> {
+export async function readOutboxBacklog(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+): Promise<OutboxBacklog> {
   const length = await redis.xlen(stream);
   if (length === 0) return { unacknowledged: 0, oldestId: undefined, oldestAgeSeconds: 0 };
   const info = groupInfo(await redis.xinfo("GROUPS", stream), group);
@@ -60,7 +64,7 @@ export async function readOutboxBacklog(redis: Redis, stream: string, group: str
  * Deletes entries every relay has acknowledged: everything older than the oldest unacknowledged entry (or,
  * when all are acknowledged, up to the last delivered one). Returns how many entries were removed.
  */
-export async function trimAcknowledged(redis: Redis, stream: string, group: string): Promise<number> {
+export async function trimAcknowledged(redis: RedisClient, stream: string, group: string): Promise<number> {
   const info = groupInfo(await redis.xinfo("GROUPS", stream), group);
   if (!info) return 0;
   const backlog = await readOutboxBacklog(redis, stream, group);

@@ -11,7 +11,8 @@ import { orderSubject } from "../shared/events/order-events.ts";
 import { OrderStore, type OutboxEvent } from "../shared/orders/order-store.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { readOutboxBacklog } from "./outbox-backlog.ts";
-import { connectRedis } from "./redis-connection.ts";
+import { parseEnv, redisEnv } from "../shared/config.ts";
+import { connectRedis } from "../shared/redis-connection.ts";
 import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
 import { createSnsClient } from "../shared/aws-clients.ts";
 import { startLocalFauxqs, type LocalFauxqs } from "../test/support/local-fauxqs.ts";
@@ -137,7 +138,10 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     const warnings: string[] = [];
     const captured = pino({ level: "warn" }, { write: (line: string) => warnings.push(line) });
     // As in `eventfleet api`: the connection is made in the background and fails fast instead of queueing.
-    const connecting = connectRedis(redisServer.url, captured, "relay-test");
+    const connecting = connectRedis(parseEnv(redisEnv, { REDIS_URL: redisServer.url }), captured, {
+      name: "relay-test",
+      profile: "request",
+    });
     assert.notEqual(connecting.status, "ready");
     const relay = new OutboxRelay({
       redis: connecting,

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PublishBatchCommand, type SNSClient } from "@aws-sdk/client-sns";
-import type { Redis } from "ioredis";
+import { duplicateClient, type RedisClient } from "../shared/redis-connection.ts";
 import type { Registry } from "prom-client";
 import type { Component } from "../shared/component.ts";
 import { errorMessage } from "../shared/errors.ts";
@@ -35,7 +35,7 @@ export const RELAY_GROUP = "relay";
 
 export interface OutboxRelayOptions extends Partial<OutboxRelayTuning> {
   /** For acknowledgements, claims, trimming and metrics; the relay opens its own blocking reader from it. */
-  redis: Redis;
+  redis: RedisClient;
   sns: SNSClient;
   topicArn: string;
   /** EVENTFLEET_ENV: which outbox stream. */
@@ -53,7 +53,7 @@ export class OutboxRelay implements Component {
   readonly #o: Required<Omit<OutboxRelayOptions, "consumer">>;
   readonly #stream: string;
   /** A connection of the relay's own, as XREADGROUP BLOCK holds it for up to blockMs. */
-  readonly #reader: Redis;
+  readonly #reader: RedisClient;
   readonly #metrics: ReturnType<typeof relayMetrics>;
   /** Entries this relay read but SNS has not accepted yet (they stay pending in Redis meanwhile). */
   #retry: OutboxEntry[] = [];
@@ -73,7 +73,7 @@ export class OutboxRelay implements Component {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.#o = { ...OUTBOX_RELAY_DEFAULTS, ...given } as Required<Omit<OutboxRelayOptions, "consumer">>;
     this.#stream = redisKeys(options.env).outbox;
-    this.#reader = options.redis.duplicate({ commandTimeout: this.#o.blockMs + 5000 });
+    this.#reader = duplicateClient(options.redis, { commandTimeout: this.#o.blockMs + 5000 });
     this.#reader.on("error", () => {}); // reconnects by itself; the loop logs the failed reads
     this.#metrics = relayMetrics(
       options.registry,
@@ -163,7 +163,7 @@ export class OutboxRelay implements Component {
   }
 
   /** Waits until `redis` is ready, for at most a connect timeout; after that the loop's own retries take over. */
-  async #connected(redis: Redis): Promise<void> {
+  async #connected(redis: RedisClient): Promise<void> {
     if (redis.status === "ready") return;
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(5000)]);
     await once(redis, "ready", { signal }).catch(() => undefined);

@@ -1,7 +1,7 @@
 // Per-principal rate limiting: a token bucket in Redis (rate-limit.lua), shared by every API replica, and the
 // RateLimit / RateLimit-Policy headers (IETF draft-ietf-httpapi-ratelimit-headers) that describe it.
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../shared/redis-connection.ts";
 import { redisKeys } from "../shared/redis-keys.ts";
 
 export interface RateLimitDecision {
@@ -26,11 +26,11 @@ type BucketCommand = (key: string, rate: number, burst: number) => Promise<[numb
 const POLICY = '"per-principal"';
 
 export class RateLimiter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: RateLimiterOptions;
   readonly #policy: string;
 
-  constructor(redis: Redis, options: RateLimiterOptions) {
+  constructor(redis: RedisClient, options: RateLimiterOptions) {
     this.#redis = redis;
     this.#options = options;
     // A token bucket of `burst` that refills in burst/rate seconds: `burst` requests per that window.

@@ -2,11 +2,11 @@
 import type { ConfigOf } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { ManagementServer } from "../shared/management-server.ts";
+import { connectRedis } from "../shared/redis-connection.ts";
 import { runRole } from "../shared/role-process.ts";
 import type { Registry } from "prom-client";
 import { relayEnv } from "./config.ts";
 import { OutboxRelay, RELAY_SNS_TUNING } from "./outbox-relay.ts";
-import { connectRedis } from "./redis-connection.ts";
 import { createSnsClient } from "../shared/aws-clients.ts";
 
 export interface StartedRelay {
@@ -23,7 +23,7 @@ export async function startRelay(
   config: ConfigOf<typeof relayEnv> & { EVENTFLEET_ENV: string },
   context: { logger: Logger; registry: Registry; management: ManagementServer; alongside?: "api" },
 ): Promise<StartedRelay> {
-  const redis = connectRedis(config.REDIS_URL, context.logger, "eventfleet-relay");
+  const redis = connectRedis(config, context.logger, { name: "eventfleet-relay", profile: "request" });
   const sns = createSnsClient(
     { AWS_REGION: config.AWS_REGION, AWS_ENDPOINT_URL: config.AWS_ENDPOINT_URL },
     RELAY_SNS_TUNING,

@@ -108,11 +108,42 @@ export const processEnv = {
   }),
 } satisfies EnvSpec;
 
+/**
+ * Redis, single or Cluster (shared/redis-target.ts turns these into a connection target; one code path for both):
+ * - single Redis: REDIS_URL only, as always.
+ * - Redis Cluster: REDIS_CLUSTER_NODES lists seed nodes (`host:port,host:port`); REDIS_URL then carries only what
+ *   every node shares: credentials (`redis://user:password@...`) and TLS (`rediss://`). Its host:port, when set,
+ *   must be one of the seeds (e.g. ElastiCache's configuration endpoint in both), and it may not select a database
+ *   other than 0 (a cluster has only database 0): either contradiction is a ConfigError naming both variables.
+ * - REDIS_SLOT_GROUPS: orders are spread over this many slot groups; each group's orders and its outbox stream share
+ *   one hash slot, so an order and its outbox entry are written in one script on a cluster too (README: Redis
+ *   Cluster). The same number for every role and for the life of the data: changing it moves orders.
+ */
 export const redisEnv = {
   REDIS_URL: envVar(urlWithProtocols(["redis:", "rediss:"]), {
     expects: "a redis:// or rediss:// URL, such as redis://127.0.0.1:6379",
-    description: "Redis holding orders, the outbox stream, stock, idempotency keys and processed markers.",
+    description:
+      "Redis holding orders, the outbox streams, stock, idempotency keys and processed markers. With REDIS_CLUSTER_NODES: only its credentials (user:password@) and TLS (rediss://) are used, for every node.",
     default: "redis://127.0.0.1:6379",
+  }),
+  REDIS_CLUSTER_NODES: envVar(
+    z
+      .string()
+      .regex(/^\s*[^\s,:/@]+:\d{1,5}\s*(,\s*[^\s,:/@]+:\d{1,5}\s*)*$/)
+      .transform((value) => value.split(",").map((node) => node.trim()))
+      .optional(),
+    {
+      expects:
+        "a comma-separated list of Redis Cluster seed nodes as host:port, such as redis-0:6379,redis-1:6379",
+      description:
+        "Selects Redis Cluster mode (ioredis Cluster): seed nodes the client discovers the cluster from. Unset: a single Redis at REDIS_URL.",
+    },
+  ),
+  REDIS_SLOT_GROUPS: envVar(z.coerce.number().int().min(1).max(1024), {
+    expects: "an integer 1-1024, the same for every role",
+    description:
+      "Slot groups orders are spread over, each with its own outbox stream and relay consumer; at least a few per cluster master. Fixed for the life of the data.",
+    default: "16",
   }),
 } satisfies EnvSpec;
 

@@ -1,7 +1,7 @@
 // Atomic Redis state changes live in .lua files beside their module; this defines them once as ioredis commands,
 // resolving `-- #include <path from the repository root>` lines so that shared Lua pieces are written once.
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.ts";
 
 export type ScriptCommand<R = unknown> = (...args: (string | number)[]) => Promise<R>;
 
@@ -68,7 +68,7 @@ function source(url: URL): string {
  * ioredis sends EVALSHA and falls back to EVAL once, so each script is loaded once per server.
  */
 export function defineLuaScripts<N extends string, R = unknown>(
-  redis: Redis,
+  redis: RedisClient,
   moduleUrl: string,
   files: Record<N, string>,
 ): Record<N, ScriptCommand<R>> {

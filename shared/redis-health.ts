@@ -1,20 +1,22 @@
 // Watches a Redis connection: says why it is down ("ECONNREFUSED at host:port") in readiness and in one log line (a
 // reminder at most once a minute, no stack), and refuses a REDIS_URL whose database index the server lacks, where
-// ioredis would log the failed SELECT and carry on in database 0.
-import type { Redis } from "ioredis";
+// ioredis would log the failed SELECT and carry on in database 0. On a Redis Cluster: the cluster's state must be ok.
+import { Cluster, type Redis } from "ioredis";
 import { ConfigError } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
 export interface RedisHealthOptions {
   /** While Redis stays down, repeat the log line this often at most. Default 60 s: a minute of silence is enough. */
   remindEveryMs?: number;
+  /** How the target is named in logs and readiness; default the connection's host:port. */
+  where?: string;
 }
 
 /** ioredis' reply to SELECT of a database the server does not have (Redis 6/7 wording, and older). */
 const NO_SUCH_DATABASE = /DB index is out of range|invalid DB index/i;
 
 export class RedisHealth {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #logger: Logger;
   readonly #remindEveryMs: number;
   readonly #where: string;
@@ -23,19 +25,24 @@ export class RedisHealth {
   /** Set once SELECT failed: a configuration error, not an outage, so readiness never recovers by itself. */
   #misconfigured: string | undefined;
 
-  constructor(redis: Redis, logger: Logger, options: RedisHealthOptions = {}) {
+  constructor(redis: Redis | Cluster, logger: Logger, options: RedisHealthOptions = {}) {
     this.#redis = redis;
     this.#logger = logger;
     this.#remindEveryMs = options.remindEveryMs ?? 60_000;
-    const { host, port, path } = redis.options;
-    this.#where = path ?? `${host ?? "127.0.0.1"}:${port ?? 6379}`;
+    this.#where = options.where ?? RedisHealth.#address(redis);
     redis.on("error", (error: NodeJS.ErrnoException) => this.#failed(error));
     redis.on("ready", () => this.#recovered());
   }
 
-  /** The database index REDIS_URL selects (0 when it names none). */
+  static #address(redis: Redis | Cluster): string {
+    if (redis instanceof Cluster) return "Redis Cluster";
+    const { host, port, path } = redis.options;
+    return `Redis at ${path ?? `${host ?? "127.0.0.1"}:${port ?? 6379}`}`;
+  }
+
+  /** The database index REDIS_URL selects (0 when it names none; always 0 on a cluster, which has no other). */
   get database(): number {
-    return this.#redis.options.db ?? 0;
+    return this.#redis instanceof Cluster ? 0 : (this.#redis.options.db ?? 0);
   }
 
   /** Readiness: throws with the real cause while Redis is unreachable or misconfigured. */
@@ -44,9 +51,16 @@ export class RedisHealth {
     if (this.#redis.status !== "ready") {
       throw new Error(
         this.#down
-          ? `Redis at ${this.#where} unreachable: ${this.#down.cause}`
-          : `Redis at ${this.#where} not connected yet (${this.#redis.status})`,
+          ? `${this.#where} unreachable: ${this.#down.cause}`
+          : `${this.#where} not connected yet (${this.#redis.status})`,
       );
+    }
+    if (this.#redis instanceof Cluster) {
+      // A cluster with uncovered slots (a master down, no replica to promote) refuses part of the keyspace.
+      const info = String(await this.#redis.cluster("INFO"));
+      const state = /cluster_state:(\w+)/.exec(info)?.[1];
+      if (state !== "ok") throw new Error(`${this.#where}: cluster_state is ${state ?? "unknown"}, not ok`);
+      return;
     }
     await this.#redis.ping();
   }
@@ -79,7 +93,7 @@ export class RedisHealth {
 
   #noSuchDatabase(error: Error): ConfigError {
     const message =
-      `REDIS_URL: got database ${this.database}, which the Redis at ${this.#where} does not have ` +
+      `REDIS_URL: got database ${this.database}, which the ${this.#where} does not have ` +
       `(${error.message}); use an index it has: 0-15 unless redis.conf sets 'databases' ` +
       "(Redis Cluster and most managed Redis offer only 0)";
     this.#misconfigured = message;
@@ -98,13 +112,13 @@ export class RedisHealth {
       this.#down = { cause, since: down?.since ?? now, loggedAt: now };
       this.#logger.warn(
         { redis: this.#where, code: error.code },
-        `Redis at ${this.#where} unreachable: ${cause}; reconnecting (not ready until it answers)`,
+        `${this.#where} unreachable: ${cause}; reconnecting (not ready until it answers)`,
       );
     } else if (now - down.loggedAt >= this.#remindEveryMs) {
       down.loggedAt = now;
       this.#logger.warn(
         { redis: this.#where, code: error.code, downForMs: now - down.since },
-        `Redis at ${this.#where} still unreachable after ${Math.round((now - down.since) / 1000)} s: ${cause}`,
+        `${this.#where} still unreachable after ${Math.round((now - down.since) / 1000)} s: ${cause}`,
       );
     }
   }
@@ -113,7 +127,7 @@ export class RedisHealth {
     if (!this.#down) return;
     this.#logger.info(
       { redis: this.#where, downForMs: Date.now() - this.#down.since },
-      `Redis at ${this.#where} reachable again`,
+      `${this.#where} reachable again`,
     );
     this.#down = undefined;
   }

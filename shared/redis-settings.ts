@@ -1,7 +1,8 @@
 // Checks at start that Redis runs the way eventfleet requires (README "Redis settings eventfleet requires"): with
 // persistence, without eviction, with a replica. Orders and the outbox live only in Redis, so a Redis that loses
-// or evicts data loses accepted orders. Managed Redis often disables CONFIG: then we can only remind.
-import type { Redis } from "ioredis";
+// or evicts data loses accepted orders. Managed Redis often disables CONFIG: then we can only remind. On a Redis
+// Cluster every master is checked (each holds part of the orders), its problems prefixed with its address.
+import { Cluster, type Redis } from "ioredis";
 import { errorMessage } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
@@ -17,7 +18,22 @@ async function configGet(redis: Redis, name: string): Promise<string | undefined
   return reply[1];
 }
 
-export async function readRedisSettings(redis: Redis): Promise<RedisSettingsReport> {
+export async function readRedisSettings(redis: Redis | Cluster): Promise<RedisSettingsReport> {
+  if (!(redis instanceof Cluster)) return readNodeSettings(redis);
+  const reports = await Promise.all(
+    redis.nodes("master").map(async (node) => {
+      const where = `${node.options.host}:${node.options.port}`;
+      const report = await readNodeSettings(node);
+      return {
+        problems: report.problems.map((p) => `${where}: ${p}`),
+        unknown: report.unknown.map((u) => `${where}: ${u}`),
+      };
+    }),
+  );
+  return { problems: reports.flatMap((r) => r.problems), unknown: reports.flatMap((r) => r.unknown) };
+}
+
+async function readNodeSettings(redis: Redis): Promise<RedisSettingsReport> {
   const problems: string[] = [];
   const unknown: string[] = [];
   try {
@@ -53,7 +69,10 @@ export async function readRedisSettings(redis: Redis): Promise<RedisSettingsRepo
  * Logs what is wrong (one warning naming each problem and its fix) or what could not be checked. Never throws and
  * never stops the role: a local or test Redis runs without a replica, and managed Redis hides its settings.
  */
-export async function warnAboutRedisSettings(redis: Redis, logger: Logger): Promise<RedisSettingsReport> {
+export async function warnAboutRedisSettings(
+  redis: Redis | Cluster,
+  logger: Logger,
+): Promise<RedisSettingsReport> {
   let report: RedisSettingsReport;
   try {
     report = await readRedisSettings(redis);

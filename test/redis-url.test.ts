@@ -55,6 +55,23 @@ describe("a wrong REDIS_URL", () => {
     });
   }
 
+  for (const role of [["api"], ["relay"], ["worker", "inventory"]]) {
+    test(`REDIS_CLUSTER_NODES with a REDIS_URL database: eventfleet ${role.join(" ")} exits 2 naming both`, async () => {
+      const proc = start(role, {
+        ...orderEnv,
+        REDIS_CLUSTER_NODES: "127.0.0.1:9",
+        REDIS_URL: "redis://127.0.0.1:9/1",
+        MANAGEMENT_PORT: "0",
+        API_PORT: "0",
+      });
+      assert.equal(await proc.exited, 2, proc.output().stderr);
+      assert.match(
+        proc.output().stderr,
+        /^eventfleet: configuration error: REDIS_URL selects database 1 but REDIS_CLUSTER_NODES selects Redis Cluster/m,
+      );
+    });
+  }
+
   test("a closed port: /readyz names ECONNREFUSED at host:port, and the log says it without a stack per retry", async () => {
     const [redisPort, managementPort] = await Promise.all([freePort(), freePort()]);
     const proc = start(["api"], {

@@ -15,7 +15,7 @@
 //   if (!r.applied && r.reason === "wrong_state" && r.order.status === "INVENTORY_RESERVED") { /* duplicate */ }
 //   await store.appendHistory(orderId, { stage: "NOTIFIED", detail: { event: "order.shipped" } });
 //   await store.appendToOutbox([event]);                             // an event with no order change
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
@@ -129,11 +129,11 @@ function toRecord(hash: Record<string, string>, history: readonly string[]): Ord
 /** The order store. One per process (it defines its scripts on the Redis client it is given). */
 export class OrderStore {
   readonly keys: RedisKeys;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #stock: Stock;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
 
-  constructor(redis: Redis, options: OrderStoreOptions) {
+  constructor(redis: RedisClient, options: OrderStoreOptions) {
     this.#redis = redis;
     this.keys = redisKeys(options.env);
     this.#stock = new Stock(redis, options);

@@ -9,7 +9,7 @@
 //
 // Values only the script knows (the missing lines of a rejection, the shipment an earlier attempt created) are
 // filled into the events and history entries the caller builds: the caller's builder gets placeholders.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
 import { historyEntryJson } from "./order-history.ts";
@@ -63,7 +63,7 @@ export class SagaSteps {
   readonly #keys: RedisKeys;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<string[]>>;
 
-  constructor(redis: Redis, options: { env: string }) {
+  constructor(redis: RedisClient, options: { env: string }) {
     this.#keys = redisKeys(options.env);
     this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, string[]>(redis, import.meta.url, SCRIPTS);
   }

@@ -3,7 +3,7 @@
 // The API sets `available` (PUT /v1/inventory/{sku}) and leaves `reserved` alone; units move between the two
 // fields only in Lua (lua/stock-moves.lua), inside the saga steps (saga-steps.ts) or the single-order moves here.
 // A missing hash or field counts as 0.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
 
@@ -51,11 +51,11 @@ export function linesPerSku(items: readonly StockLine[]): StockLine[] {
 
 /** Stock levels and single-order reservations. One per Redis client (it defines its scripts on it). */
 export class Stock {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<[string, string]>>;
 
-  constructor(redis: Redis, options: { env: string }) {
+  constructor(redis: RedisClient, options: { env: string }) {
     this.#redis = redis;
     this.#keys = redisKeys(options.env);
     this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, [string, string]>(redis, import.meta.url, SCRIPTS);

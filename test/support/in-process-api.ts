@@ -2,23 +2,23 @@
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../shared/redis-connection.ts";
 import { Registry } from "prom-client";
 import { createLogger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
-import { parseEnv } from "../../shared/config.ts";
+import { parseEnv, redisEnv } from "../../shared/config.ts";
 import { createApp } from "../../api/app.ts";
 import { apiServerEnv } from "../../api/config.ts";
 import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../../api/http-server.ts";
 import { createAuthenticator, type AuthOptions } from "../../api/auth.ts";
 import { RateLimiter } from "../../api/rate-limiter.ts";
-import { connectRedis } from "../../api/redis-connection.ts";
+import { connectRedis } from "../../shared/redis-connection.ts";
 import { startLocalRedis, type LocalRedis } from "./local-redis.ts";
 
 export interface InProcessApi {
   url: string;
   env: string;
-  redis: Redis;
+  redis: RedisClient;
   store: OrderStore;
   registry: Registry;
   close(): Promise<void>;
@@ -40,7 +40,10 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     level: process.env.TEST_LOG_LEVEL ?? "silent",
     pretty: false,
   });
-  const redis = connectRedis(options.redisUrl, logger, "api-test");
+  const redis = connectRedis(parseEnv(redisEnv, { REDIS_URL: options.redisUrl }), logger, {
+    name: "api-test",
+    profile: "request",
+  });
   await new Promise<void>((resolve) =>
     redis.status === "ready" ? resolve() : redis.once("ready", () => resolve()),
   );

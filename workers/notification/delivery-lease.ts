@@ -3,12 +3,12 @@
 // then finds the first one's NOTIFIED entry and stops.
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../shared/redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 
 export class DeliveryLease {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly ttlMs: number;
   readonly #release: ScriptCommand<number>;
@@ -17,7 +17,7 @@ export class DeliveryLease {
    * `ttlMs` must outlast one delivery (the webhook timeout plus the history write): a lease that expires while
    * its holder still works lets a second delivery start. A crashed holder's lease simply expires.
    */
-  constructor(redis: Redis, options: { env: string; ttlMs: number }) {
+  constructor(redis: RedisClient, options: { env: string; ttlMs: number }) {
     this.#redis = redis;
     this.#keys = redisKeys(options.env);
     this.ttlMs = options.ttlMs;

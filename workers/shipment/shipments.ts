@@ -1,6 +1,6 @@
 // One shipment per order (carrier, tracking number): chosen here, written by the ship step (shared/orders/saga-ship.lua).
 import { randomInt, randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../shared/redis-connection.ts";
 import type { ShipmentDetail } from "../../shared/orders/saga-steps.ts";
 import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 
@@ -26,10 +26,10 @@ export function newShipment(country: string): ShipmentDetail {
 
 /** Reads shipments (tests, chaos invariants, operators). */
 export class Shipments {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, options: { env: string }) {
+  constructor(redis: RedisClient, options: { env: string }) {
     this.#redis = redis;
     this.#keys = redisKeys(options.env);
   }

@@ -1,5 +1,5 @@
 // Per-worker "this event was handled" markers in Redis, so a redelivered duplicate is acknowledged, not redone.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../shared/redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 import { TickBatcher } from "../../shared/tick-batcher.ts";
@@ -15,7 +15,7 @@ export class ProcessedMarkers {
   readonly #lookups: TickBatcher<string, boolean>;
   readonly #writes: TickBatcher<string, undefined>;
 
-  constructor(redis: Redis, options: { env: string; worker: string; ttlSeconds: number }) {
+  constructor(redis: RedisClient, options: { env: string; worker: string; ttlSeconds: number }) {
     this.#keys = redisKeys(options.env);
     this.#worker = options.worker;
     const { markProcessed } = defineLuaScripts(redis, import.meta.url, {

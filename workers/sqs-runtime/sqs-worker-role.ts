@@ -1,6 +1,5 @@
 // The composition root shared by the SQS worker roles: config → Redis, SQS, order store → runtime with a handler.
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { Redis } from "ioredis";
 import { z } from "zod";
 import { createSqsClient } from "../../shared/aws-clients.ts";
 import {
@@ -15,8 +14,7 @@ import {
 import { orderEvent, type OrderEvent, type OrderEventType } from "../../shared/events/order-events.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
-import { warnAboutRedisSettings } from "../../shared/redis-settings.ts";
-import { RedisHealth } from "../../shared/redis-health.ts";
+import { connectRedis, type RedisClient } from "../../shared/redis-connection.ts";
 import type { RoleContext, RunningRole } from "../../shared/role-process.ts";
 import { describeSdkError } from "../../shared/aws-errors.ts";
 import { SqsWorker, type EventHandler } from "./sqs-worker.ts";
@@ -74,7 +72,7 @@ export interface OrderWorkerDefinition {
   queueUrl: string;
   deadLetterQueueUrl: string;
   /** Builds the handler; `close` (optional) runs after the runtime stopped. */
-  createHandler(deps: { store: OrderStore; redis: Redis; logger: Logger }): {
+  createHandler(deps: { store: OrderStore; redis: RedisClient; logger: Logger }): {
     handle: EventHandler<OrderEvent>;
     close?: () => Promise<void>;
   };
@@ -99,21 +97,13 @@ export async function startOrderWorker(
   definition: OrderWorkerDefinition,
 ): Promise<RunningRole> {
   const { config, logger, registry, management } = context;
-  const redis = new Redis(config.REDIS_URL, {
-    // Fail a command quickly while Redis is down: the message is retried later instead of piling up.
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-    // The handlers of a batch run together: their marker checks and writes share round trips.
-    enableAutoPipelining: true,
-  });
-  // Logs an outage once with its cause (then a reminder a minute at most), instead of a stack per reconnect.
-  const redisHealth = new RedisHealth(redis, logger);
-  // Once connected: say if Redis is not run as eventfleet requires (persistence, noeviction, a replica).
-  redis.once("ready", () => void warnAboutRedisSettings(redis, logger));
-  management.addCheck({ name: "redis-connection", check: () => redisHealth.check() });
+  // Logs an outage once with its cause (then a reminder a minute at most), instead of a stack per reconnect; the
+  // handlers of a batch run together, so their marker checks and writes share round trips (autopipelining).
+  const redis = connectRedis(config, logger, { name: `eventfleet-${definition.worker}`, profile: "worker" });
+  management.addCheck({ name: "redis-connection", check: () => redis.health.check() });
   try {
     // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes a message.
-    await redisHealth.verifyDatabase();
+    await redis.health.verifyDatabase();
   } catch (error) {
     redis.disconnect();
     throw error;

@@ -6,7 +6,7 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../shared/redis-connection.ts";
 import type { Registry } from "prom-client";
 import { Consumer } from "sqs-consumer";
 import { setTimeout as delay } from "node:timers/promises";
@@ -62,7 +62,7 @@ export type EventHandler<E extends RuntimeEvent> = (event: E, context: HandlerCo
 
 export interface SqsWorkerDependencies<E extends RuntimeEvent> {
   sqs: SQSClient;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   registry: Registry;
   /** EVENTFLEET_ENV: the Redis key prefix `ef:<env>:`. */
