@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { after, test } from "node:test";
 import { TcpFaultProxy } from "./tcp-fault-proxy.ts";
@@ -70,4 +72,24 @@ test("a delaying proxy adds its delay in each direction and keeps the bytes in o
   });
   assert.equal(echoed, long);
   await proxy.close();
+});
+
+test("a proxy taken down while it passes a peer's close on leaves nothing open: its process exits", async () => {
+  // Before the fix the child printed "proxy down" and then spun at exit (Node waiting for a socket handle whose
+  // reset had failed) until killed here.
+  const child = spawn(process.execPath, [join(import.meta.dirname, "proxy-down-while-ending.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.match(output, /proxy down/);
+  assert.equal(
+    code,
+    0,
+    "the process did not exit within 30 s of taking the proxy down: a socket was left open",
+  );
 });
