@@ -70,6 +70,28 @@ void describe("network policies: ports taken from the values", { skip }, () => {
     assert.ok(canConnect(policies, role("notification"), CLOUD_API, 8080), "notification → webhook :8080");
     assert.ok(canConnect(policies, role("api"), VPC_REDIS, 6380), "api → redis :6380");
   });
+
+  void test("a Redis Cluster: every seed's port and the ranges its nodes announce are reachable, nothing else", async () => {
+    const objects = await render("aws-only", [
+      "redis.clusterNodes={cache.example.com:10000,cache-2.example.com:7000}",
+      "networkPolicy.egress.redisPortRanges[0].port=8500",
+      "networkPolicy.egress.redisPortRanges[0].endPort=8599",
+    ]);
+    const policies = byKind<NetworkPolicy>(objects, "NetworkPolicy").map((p) => ({
+      ...p,
+      metadata: { ...p.metadata, namespace: p.metadata.namespace ?? NAMESPACE },
+    }));
+    for (const component of ["api", "relay", "inventory", "shipment", "notification"]) {
+      const deployment = byKind<Deployment>(objects, "Deployment").find(
+        (d) => d.metadata.labels?.["app.kubernetes.io/component"] === component,
+      );
+      if (!deployment) continue;
+      const pod = podEndpoint(deployment.spec.template, NAMESPACE);
+      for (const port of [10000, 7000, 8500, 8555, 8599])
+        assert.ok(canConnect(policies, pod, VPC_REDIS, port), `${component} → redis :${port}`);
+      assert.ok(!canConnect(policies, pod, VPC_REDIS, 8600), `${component} ↛ redis :8600`);
+    }
+  });
 });
 
 for (const setup of SETUPS) {

@@ -84,6 +84,40 @@ const CASES: Case[] = [
     message: /REDIS_URL: set redis\.url, or put REDIS_URL in the Secret named by existingSecret/,
   },
   {
+    why: "a Redis Cluster seed without a port",
+    profile: "minimal",
+    set: ["redis.clusterNodes={redis-0.example.com}"],
+    message: /redis\.clusterNodes\.0: Does not match pattern/,
+  },
+  {
+    why: "a cluster whose REDIS_URL names a host that is not a seed",
+    profile: "minimal",
+    set: ["redis.clusterNodes={redis-0:6379,redis-1:6379}", "redis.url=redis://other:6379"],
+    message:
+      /redis\.url names other:6379, which is not one of redis\.clusterNodes \(redis-0:6379,redis-1:6379\)/,
+  },
+  {
+    why: "a cluster whose REDIS_URL selects a database",
+    profile: "minimal",
+    set: ["redis.clusterNodes={redis-0:6379}", "redis.url=redis://redis-0:6379/3"],
+    message: /redis\.url selects database 3, but a Redis Cluster has only database 0/,
+  },
+  {
+    why: "slot groups out of range",
+    profile: "minimal",
+    set: ["redis.slotGroups=0"],
+    message: /redis\.slotGroups: Must be greater than or equal to 1/,
+  },
+  {
+    why: "a Redis port range that ends before it starts",
+    profile: "aws-only",
+    set: [
+      "networkPolicy.egress.redisPortRanges[0].port=8599",
+      "networkPolicy.egress.redisPortRanges[0].endPort=8500",
+    ],
+    message: /networkPolicy\.egress\.redisPortRanges: endPort 8500 is below port 8599/,
+  },
+  {
     why: "no outbox relay at all",
     profile: "minimal",
     set: ["api.relay=false"],

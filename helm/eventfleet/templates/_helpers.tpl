@@ -149,6 +149,38 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- $port -}}
 {{- end -}}
 
+{{/* Every Redis port for egress, as a JSON list: redis.url's (or redisPort) and each cluster seed's. */}}
+{{- define "eventfleet.redisPorts" -}}
+{{- $ports := list (include "eventfleet.redisPort" .) -}}
+{{- range .Values.redis.clusterNodes -}}
+{{- $ports = append $ports (last (splitList ":" .)) -}}
+{{- end -}}
+{{- $ports | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+In cluster mode REDIS_URL carries only credentials and TLS: the roles refuse a URL whose host is not a seed or that
+selects a database (shared/redis-target.ts); the chart says so before anything is installed.
+*/}}
+{{- define "eventfleet.validateRedisCluster" -}}
+{{- $v := .Values -}}
+{{- if and $v.redis.clusterNodes $v.redis.url -}}
+{{- $u := urlParse $v.redis.url -}}
+{{- $host := ternary $u.host (printf "%s:6379" $u.host) (contains ":" $u.host) -}}
+{{- if and (ne $host "127.0.0.1:6379") (not (has $host $v.redis.clusterNodes)) -}}
+{{- fail (printf "redis.url names %s, which is not one of redis.clusterNodes (%s): with a cluster REDIS_URL carries only credentials and TLS; point it at a seed" $host (join "," $v.redis.clusterNodes)) -}}
+{{- end -}}
+{{- if not (has (trimPrefix "/" $u.path) (list "" "0")) -}}
+{{- fail (printf "redis.url selects database %s, but a Redis Cluster has only database 0: drop it from the URL" (trimPrefix "/" $u.path)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $v.networkPolicy.egress.redisPortRanges -}}
+{{- if lt (int .endPort) (int .port) -}}
+{{- fail (printf "networkPolicy.egress.redisPortRanges: endPort %d is below port %d" (int .endPort) (int .port)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Target and activation of an observer trigger: so high that it never asks for a replica. */}}
 {{- define "eventfleet.observerThreshold" -}}1000000000{{- end -}}
 
@@ -220,9 +252,10 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 {{- if not (or $v.aws.accountId $v.aws.ordersTopicArn) -}}
 {{- fail "aws.accountId is required when aws.enabled=true (or set aws.ordersTopicArn and every worker's queueUrl/dlqUrl)" -}}
 {{- end -}}
-{{- if not (or $v.redis.url $v.existingSecret) -}}
-{{- fail "REDIS_URL: set redis.url, or put REDIS_URL in the Secret named by existingSecret" -}}
+{{- if not (or $v.redis.url $v.redis.clusterNodes $v.existingSecret) -}}
+{{- fail "REDIS_URL: set redis.url, or put REDIS_URL in the Secret named by existingSecret (or, for a Redis Cluster, set redis.clusterNodes)" -}}
 {{- end -}}
+{{- include "eventfleet.validateRedisCluster" . -}}
 {{- if and (eq $v.aws.auth "secret") (not $v.existingSecret) -}}
 {{- fail "aws.auth=secret needs existingSecret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the roles and KEDA's SQS triggers read them)" -}}
 {{- end -}}
@@ -319,6 +352,12 @@ deviceIngest: { component: device-ingest, args: [worker, device-ingest], cloud: 
 - name: REDIS_URL
   value: {{ . | quote }}
 {{- end }}
+{{- with $v.redis.clusterNodes }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ join "," . | quote }}
+{{- end }}
+- name: REDIS_SLOT_GROUPS
+  value: {{ $v.redis.slotGroups | int | quote }}
 {{- $publishes := or (eq .key "relay") (and (eq .key "api") $role.relay) }}
 {{- if or $publishes (eq $spec.scaler "sqs") }}
 - name: AWS_REGION
