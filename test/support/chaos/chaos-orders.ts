@@ -1,8 +1,8 @@
-// Order chaos: orders at a steady rate through API, relays and workers while processes are killed and Redis restarts.
+// Order chaos: orders at a steady rate through API, relays and workers while processes are killed and Redis restarts,
+// fails over or reshards (one Redis or a Redis Cluster of this run).
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { Redis } from "ioredis";
 import { readOutboxBacklog } from "../../../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../../../api/outbox-relay.ts";
 import { anyFreePort } from "../../../dev/stack/ports.ts";
@@ -15,7 +15,7 @@ import { SagaCrashProxy, type CrashMoment } from "../saga-crash-proxy.ts";
 import { createTestEnv } from "../stack.ts";
 import { Shipments } from "../../../workers/shipment/shipments.ts";
 import { FaultLog, type ChaosResult, type InvariantResult } from "./chaos-report.ts";
-import { RestartableRedis } from "../restartable-redis.ts";
+import { startChaosRedis, type RedisFault } from "./chaos-redis.ts";
 import { RoleRunner, type RoleExit } from "../role-runner.ts";
 import { SeededRandom } from "../seeded-random.ts";
 
@@ -27,6 +27,13 @@ export interface OrderChaosOptions {
   processFaults: number;
   /** Restart Redis (AOF on) once in the middle of the run. */
   redisRestart: boolean;
+  /** One redis-server (default), or a Redis Cluster of this run: 3 masters, a replica each. */
+  redisMode?: "single" | "cluster";
+  /**
+   * Redis faults, each at a share (0-1) of the placing window, around the slot of the shared SKU's stock
+   * (test/support/chaos/chaos-redis.ts): on a cluster `kill-master`, `manual-failover`, `reshard`.
+   */
+  redisFaults?: Array<{ fault: RedisFault; at: number }>;
   /** Every n-th order is cancelled right after it is accepted (0: none). */
   cancelEvery: number;
   /**
@@ -98,10 +105,9 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     cancelsRefusedAsTooLate: 0,
     cancelRetries: 0,
   };
-  const redis = new RestartableRedis();
-  await redis.start();
+  const redis = await startChaosRedis(options.redisMode ?? "single");
   const base = await createTestEnv({ aws: true, visibilityTimeoutSeconds: 5, maxReceiveCount: 10 });
-  const env: Record<string, string> = { ...base, REDIS_URL: redis.url };
+  const env: Record<string, string> = { ...base, ...redis.env };
   const prefix = env.EVENTFLEET_ENV!;
   const webhook = new TestWebhook();
   await webhook.start();
@@ -120,6 +126,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
   // The saga workers reach Redis through a proxy that kills them at a step (when asked to).
   const crashProxies = new Map<string, SagaCrashProxy>();
   for (const name of (options.stepCrashes ?? 0) > 0 ? ["inventory", "shipment"] : []) {
+    if (redis.port === undefined) throw new Error("saga-step crashes need one Redis (redisMode single)");
     const proxy = new SagaCrashProxy(redis.port);
     await proxy.up();
     crashProxies.set(name, proxy);
@@ -135,9 +142,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
     new RoleRunner({ name: "notification", args: ["worker", "notification"], env: roleEnv }),
   ];
   const roles = [api, ...targets];
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  // Reconnects by itself after the Redis restart; the refused connections meanwhile are expected.
-  client.on("error", () => undefined);
+  const client = redis.client("chaos-check");
   const store = new OrderStore(client, { env: prefix });
   const reservations = new Stock(client, { env: prefix });
   const shipments = new Shipments(client, { env: prefix });
@@ -299,13 +304,18 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         }
       }),
     );
+    const redisFaults = [
+      ...(options.redisRestart ? [{ fault: "restart" as const, at: 0.55 }] : []),
+      ...(options.redisFaults ?? []),
+    ].sort((a, b) => a.at - b.at);
     const redisFault = (async () => {
-      if (!options.redisRestart) return;
-      await delay(Math.max(0, started + windowMs * 0.55 - performance.now()));
-      const faultAt = faults.elapsedMs();
-      const downMs = await redis.restart();
-      faults.record("restart", "redis (AOF on)", `down and back in ${(downMs / 1000).toFixed(1)} s`, faultAt);
-      say("orders: Redis restarted");
+      for (const { fault, at } of redisFaults) {
+        await delay(Math.max(0, started + windowMs * at - performance.now()));
+        const faultAt = faults.elapsedMs();
+        const detail = await redis.inject(fault, redisKeys(prefix).stock(hotSku));
+        faults.record(fault, `redis (${redis.mode})`, detail, faultAt);
+        say(`orders: Redis ${fault}: ${detail}`);
+      }
     })();
 
     const placing: Promise<void>[] = [];
@@ -531,12 +541,19 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       roleRestarts: targets.reduce((n, t) => n + t.starts - 1, 0),
     });
     return {
-      scenario: crashProxies.size > 0 ? "Orders: saga-step crash points" : "Orders",
+      scenario:
+        crashProxies.size > 0
+          ? "Orders: saga-step crash points"
+          : redis.mode === "cluster"
+            ? `Orders on a Redis Cluster (${(options.redisFaults ?? []).map((f) => f.fault).join(", ") || "no Redis fault"})`
+            : "Orders",
       parameters: {
         orders: options.orders,
         ratePerSecond: options.ratePerSecond,
         processFaults: options.processFaults,
         redisRestart: options.redisRestart,
+        redisMode: redis.mode,
+        redisFaults: (options.redisFaults ?? []).map((f) => `${f.fault}@${f.at}`).join(", ") || "none",
         cancelEvery: options.cancelEvery,
         stepCrashes: options.stepCrashes ?? 0,
         seed: options.seed,
