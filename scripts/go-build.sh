@@ -16,7 +16,9 @@ if [[ ! -x "$binary" ]]; then
   mkdir -p "$(dirname "$binary")"
   started=$(date +%s)
   echo "go-build: building $module (first time for this version: modules download, packages compile)" >&2
-  (cd "$module" && nice -n 10 go build -mod=readonly -o "$binary.tmp" .) >&2
+  # -trimpath as in build-cluster-bins.sh and build-jaeger.sh: the flag is part of every package's build-cache key,
+  # so without it a fresh machine compiles the standard library (and any shared module) a second time.
+  (cd "$module" && nice -n 10 go build -mod=readonly -trimpath -o "$binary.tmp" .) >&2
   mv "$binary.tmp" "$binary"
   echo "go-build: ready in $(( $(date +%s) - started )) s" >&2
 fi
