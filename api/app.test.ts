@@ -8,6 +8,7 @@ import { openApiPath, ROUTES } from "./routes.ts";
 import { validOrder } from "../test/support/sample-order.ts";
 import { startInProcessApi, withInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
 import { startLocalRedis } from "../test/support/local-redis.ts";
+import { outboxCloudEvents } from "../test/support/outbox-streams.ts";
 
 interface Answer {
   status: number;
@@ -36,10 +37,7 @@ async function call(
 }
 
 async function outboxEvents(api: InProcessApi): Promise<Record<string, unknown>[]> {
-  const entries = await api.redis.xrange(api.store.keys.outbox, "-", "+");
-  return entries.map(
-    ([, fields]) => JSON.parse(fields[fields.indexOf("event") + 1]!) as Record<string, unknown>,
-  );
+  return outboxCloudEvents(api.redis, api.store.keys);
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -139,7 +137,7 @@ void describe("order API over HTTP (in-process, real Redis)", () => {
     const conflict = await call(api, "POST", "/v1/orders", other, { "idempotency-key": key });
     assert.equal(conflict.status, 422);
     assert.equal(conflict.headers.get("content-type"), "application/problem+json; charset=utf-8");
-    const ttl = await api.redis.ttl(`ef:${api.env}:idem:ip:127.0.0.1:${key}`);
+    const ttl = await api.redis.ttl(api.store.keys.idempotency("ip:127.0.0.1", key));
     assert.ok(ttl > 86_000 && ttl <= 86_400, `key lives 24 h (ttl ${ttl})`);
 
     const badKey = await call(api, "POST", "/v1/orders", validOrder(), {

@@ -14,6 +14,7 @@ import { validOrder } from "../test/support/sample-order.ts";
 import { startLocalRedis } from "../test/support/local-redis.ts";
 import { QueueReader, type ReceivedEvent } from "../test/support/queue-reader.ts";
 import { startRole, type RoleProcess } from "../test/support/role-process.ts";
+import { outboxPending } from "../test/support/outbox-streams.ts";
 
 const eventsFor = (reader: QueueReader, orderId: string) =>
   reader.received.filter((r) => (r.body.data as { orderId?: string } | undefined)?.orderId === orderId);
@@ -121,8 +122,7 @@ void describe("eventfleet relay killed between reading and publishing", () => {
       await store.appendToOutbox([event]);
       await waitFor(
         async () => {
-          const pending = (await redis.xpending(store.keys.outbox, "relay")) as [number, ...unknown[]];
-          return pending[0] === 1;
+          return (await outboxPending(redis, store.keys)) === 1;
         },
         { description: "the first relay holding the entry (read, not acknowledged)" },
       );
@@ -137,7 +137,7 @@ void describe("eventfleet relay killed between reading and publishing", () => {
           received.every((r) => r.body.id === event.id),
           "any duplicate has the same CloudEvent id",
         );
-        await waitFor(async () => ((await redis.xpending(store.keys.outbox, "relay")) as [number])[0] === 0, {
+        await waitFor(async () => (await outboxPending(redis, store.keys)) === 0, {
           description: "the entry acknowledged",
         });
       } finally {

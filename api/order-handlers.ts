@@ -1,5 +1,4 @@
 // The order operations: place (idempotent per principal and key), read and cancel.
-import { randomUUID } from "node:crypto";
 import type { Request, Response } from "express";
 import { newCloudEvent } from "../shared/events/cloudevent.ts";
 import { orderSubject, type OrderPlacedData } from "../shared/events/order-events.ts";
@@ -49,7 +48,9 @@ export function orderHandlers(options: OrderHandlerOptions): {
     const key =
       rawKey === undefined ? undefined : parseOr400(idempotencyKeyHeader, rawKey, "Idempotency-Key");
     const body = parseOr400(placeOrderRequest, request.body, "order");
-    const orderId = randomUUID();
+    const principal = context.principal?.id ?? "anonymous";
+    // With an Idempotency-Key, the order lives in the key's slot group (one script writes both on a cluster).
+    const orderId = store.newOrderId(key ? { principal, key } : undefined);
     const placedAt = new Date().toISOString();
     const order: OrderPlacedData = {
       orderId,
@@ -80,7 +81,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
         ...(key
           ? {
               idempotency: {
-                principal: context.principal?.id ?? "anonymous",
+                principal,
                 key,
                 fingerprint: requestFingerprint(body),
                 response: JSON.stringify({ location, body: accepted }),

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { anyFreePort } from "../dev/stack/ports.ts";
 import { withInProcessApi } from "../test/support/in-process-api.ts";
+import { outboxLength } from "../test/support/outbox-streams.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
 
@@ -57,7 +58,7 @@ void describe("eventfleet simulate orders", () => {
     // No worker runs here: the orders stay ACKNOWLEDGED, and the run says what that means.
     assert.match(stdout, /^outcome of the last 20 orders after \d+\.\d s: ACKNOWLEDGED 20$/m);
     assert.match(stdout, /^still ACKNOWLEDGED 20: no inventory worker has taken them yet; is it running/m);
-    const placed = await api.redis.xlen(api.store.keys.outbox);
+    const placed = await outboxLength(api.redis, api.store.keys);
     assert.equal(placed, 25);
     assert.deepEqual(await api.store.getStock("SKU-APPLE"), {
       sku: "SKU-APPLE",

@@ -75,3 +75,20 @@ export async function trimAcknowledged(redis: RedisClient, stream: string, group
   }
   return redis.xtrim(stream, "MINID", keepFrom);
 }
+
+/** The backlog over several streams (the slot groups' outboxes): entries summed, the oldest of all. */
+export async function readOutboxBacklogs(
+  redis: RedisClient,
+  streams: readonly string[],
+  group: string,
+): Promise<OutboxBacklog> {
+  const backlogs = await Promise.all(streams.map((stream) => readOutboxBacklog(redis, stream, group)));
+  const oldest = backlogs
+    .filter((b) => b.oldestId !== undefined)
+    .sort((a, b) => compareStreamIds(a.oldestId!, b.oldestId!))[0];
+  return {
+    unacknowledged: backlogs.reduce((sum, b) => sum + b.unacknowledged, 0),
+    oldestId: oldest?.oldestId,
+    oldestAgeSeconds: oldest?.oldestAgeSeconds ?? 0,
+  };
+}

@@ -10,7 +10,8 @@ import { newCloudEvent, newTraceparent } from "../shared/events/cloudevent.ts";
 import { orderSubject } from "../shared/events/order-events.ts";
 import { OrderStore, type OutboxEvent } from "../shared/orders/order-store.ts";
 import { waitFor } from "../test/support/wait.ts";
-import { readOutboxBacklog } from "./outbox-backlog.ts";
+import { readOutboxBacklogs } from "./outbox-backlog.ts";
+import { outboxLength } from "../test/support/outbox-streams.ts";
 import { parseEnv, redisEnv } from "../shared/config.ts";
 import { connectRedis } from "../shared/redis-connection.ts";
 import { OutboxRelay, RELAY_GROUP, RELAY_SNS_TUNING } from "./outbox-relay.ts";
@@ -27,8 +28,7 @@ async function idlePastStallTime(relay: OutboxRelay): Promise<void> {
   relay.checkHealthy();
 }
 
-function placedEvent(): OutboxEvent {
-  const orderId = randomUUID();
+function placedEvent(orderId: string = randomUUID()): OutboxEvent {
   return newCloudEvent({
     type: "order.placed",
     source: "/test",
@@ -114,7 +114,7 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
 
   void test("publishes outbox events to SNS with type and traceparent attributes, acknowledges and trims them", async () => {
     const { store, registry, inventory } = setup();
-    const events = Array.from({ length: 23 }, placedEvent);
+    const events = Array.from({ length: 23 }, () => placedEvent());
     await store.appendToOutbox(events);
     await arrived(
       inventory,
@@ -125,10 +125,13 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     assert.deepEqual(first.body, events[0]);
     assert.equal(first.attributes.type, "order.placed");
     assert.equal(first.attributes.traceparent, events[0]!.traceparent);
-    await waitFor(async () => (await redis.xlen(store.keys.outbox)) === 0, {
+    await waitFor(async () => (await outboxLength(redis, store.keys)) === 0, {
       description: "acknowledged entries trimmed off the stream",
     });
-    assert.equal((await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged, 0);
+    assert.equal(
+      (await readOutboxBacklogs(redis, store.keys.outboxStreams(), RELAY_GROUP)).unacknowledged,
+      0,
+    );
     assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "success" }), 23);
     assert.equal(await metric(registry, "eventfleet_outbox_pending"), 0);
   });
@@ -170,8 +173,9 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     const { store, inventory } = setup({ claimIdleMs: 300, start: false });
     const [lost, later] = [placedEvent(), placedEvent()];
     await store.appendToOutbox([lost]);
+    const stream = store.keys.outboxOf(lost.subject!.replace("order/", ""));
     // The dead relay: it joined the group and read the entry, then vanished without publishing or XACK.
-    await redis.xgroup("CREATE", store.keys.outbox, RELAY_GROUP, "0", "MKSTREAM");
+    await redis.xgroup("CREATE", stream, RELAY_GROUP, "0", "MKSTREAM");
     const read = await redis.xreadgroup(
       "GROUP",
       RELAY_GROUP,
@@ -179,7 +183,7 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
       "COUNT",
       10,
       "STREAMS",
-      store.keys.outbox,
+      stream,
       ">",
     );
     assert.equal((read as [string, unknown[]][])[0]![1].length, 1);
@@ -187,7 +191,8 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     relays[0]!.start();
     await arrived(inventory, [lost.id, later.id], "both events published");
     await waitFor(
-      async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+      async () =>
+        (await readOutboxBacklogs(redis, store.keys.outboxStreams(), RELAY_GROUP)).unacknowledged === 0,
       {
         description: "nothing left pending",
       },
@@ -200,7 +205,7 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     const { store, registry, inventory } = setup();
     await fauxqs.stop();
     try {
-      const events = Array.from({ length: 15 }, placedEvent);
+      const events = Array.from({ length: 15 }, () => placedEvent());
       for (const event of events) await store.appendToOutbox([event]);
       await waitFor(
         async () => (await metric(registry, "eventfleet_relay_publishes_total", { outcome: "retry" })) > 0,
@@ -208,7 +213,7 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
           description: "the relay retrying while SNS is down",
         },
       );
-      const backlog = await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP);
+      const backlog = await readOutboxBacklogs(redis, store.keys.outboxStreams(), RELAY_GROUP);
       assert.equal(backlog.unacknowledged, 15);
       relays[0]!.checkHealthy();
       await fauxqs.start();
@@ -218,7 +223,8 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
         "all 15 events after SNS came back",
       );
       await waitFor(
-        async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+        async () =>
+          (await readOutboxBacklogs(redis, store.keys.outboxStreams(), RELAY_GROUP)).unacknowledged === 0,
         { description: "outbox drained" },
       );
     } finally {
@@ -247,7 +253,9 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
       },
     } as unknown as SNSClient;
     const { store, registry, inventory } = setup({ sns: partial, claimIdleMs: 500, start: false });
-    const events = Array.from({ length: 5 }, placedEvent);
+    // Events of one order: one outbox stream, so they are read (and published) as one batch.
+    const orderId = randomUUID();
+    const events = Array.from({ length: 5 }, () => placedEvent(orderId));
     await store.appendToOutbox(events);
     relays[0]!.start();
     await arrived(
@@ -258,7 +266,8 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "retry" }), 1);
     assert.equal(await metric(registry, "eventfleet_relay_publishes_total", { outcome: "failed" }), 1);
     await waitFor(
-      async () => (await readOutboxBacklog(redis, store.keys.outbox, RELAY_GROUP)).unacknowledged === 0,
+      async () =>
+        (await readOutboxBacklogs(redis, store.keys.outboxStreams(), RELAY_GROUP)).unacknowledged === 0,
       { description: "everything acknowledged" },
     );
   });
@@ -309,9 +318,38 @@ void describe("OutboxRelay against Redis and an SNS/SQS emulator", () => {
     assert.throws(() => relay.checkHealthy(), /outbox stalled: nothing published/);
   });
 
+  void test("entries of the single outbox stream of the layout before slot groups are drained too", async () => {
+    const { store, inventory } = setup({ start: false });
+    const legacy = placedEvent();
+    // As the API before slot groups wrote it (a rolling upgrade: an old pod still writes there).
+    await redis.xadd(
+      store.keys.legacyOutbox,
+      "*",
+      "event",
+      JSON.stringify(legacy),
+      "type",
+      legacy.type,
+      "traceparent",
+      legacy.traceparent ?? "",
+      "eventId",
+      legacy.id,
+    );
+    const current = placedEvent();
+    await store.appendToOutbox([current]);
+    relays[0]!.start();
+    await arrived(inventory, [legacy.id, current.id], "the legacy entry and the current one");
+    assert.ok(relays[0]!.streams.includes(store.keys.legacyOutbox));
+    assert.equal(relays[0]!.streams.length, store.keys.slotGroups + 1);
+    await waitFor(
+      async () =>
+        (await readOutboxBacklogs(redis, [store.keys.legacyOutbox], RELAY_GROUP)).unacknowledged === 0,
+      { description: "the legacy stream drained" },
+    );
+  });
+
   void test("several relays share the outbox and every event is published", async () => {
     const { store, inventory } = setup({ relays: 3 });
-    const events = Array.from({ length: 60 }, placedEvent);
+    const events = Array.from({ length: 60 }, () => placedEvent());
     await Promise.all(events.map((e) => store.appendToOutbox([e])));
     await arrived(
       inventory,

@@ -6,7 +6,7 @@ import { PublishCommand } from "@aws-sdk/client-sns";
 import autocannon from "autocannon";
 import express from "express";
 import { Redis } from "ioredis";
-import { readOutboxBacklog } from "../api/outbox-backlog.ts";
+import { readOutboxBacklogs } from "../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../api/outbox-relay.ts";
 import { placeOrderRequest } from "../api/order-request.ts";
 import { validOrder } from "../test/support/sample-order.ts";
@@ -212,8 +212,8 @@ async function measure(
     const loadEnded = performance.now();
     const baselineSide = mean(baselineRounds);
     const apiSide = mean(apiRounds);
-    const stream = redisKeys(env.EVENTFLEET_ENV!).outbox;
-    await waitFor(async () => (await readOutboxBacklog(redis, stream, RELAY_GROUP)).unacknowledged === 0, {
+    const streams = redisKeys(env.EVENTFLEET_ENV!).outboxStreams();
+    await waitFor(async () => (await readOutboxBacklogs(redis, streams, RELAY_GROUP)).unacknowledged === 0, {
       timeoutMs: 600_000,
       intervalMs: 100,
       description: "the relay publishing the whole outbox",

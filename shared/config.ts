@@ -1,5 +1,6 @@
 // Configuration from environment variables: declared once per variable, parsed with zod, fatal when wrong.
 import { z } from "zod";
+import { DEFAULT_SLOT_GROUPS } from "./redis-keys.ts";
 
 /** One environment variable: how it is parsed, what it means, and what a wrong value should be told. */
 export interface EnvVar<T> {
@@ -143,7 +144,7 @@ export const redisEnv = {
     expects: "an integer 1-1024, the same for every role",
     description:
       "Slot groups orders are spread over, each with its own outbox stream and relay consumer; at least a few per cluster master. Fixed for the life of the data.",
-    default: "16",
+    default: String(DEFAULT_SLOT_GROUPS),
   }),
 } satisfies EnvSpec;
 

@@ -4,6 +4,7 @@
 import { Cluster, Redis } from "ioredis";
 import type { Logger } from "./logger.ts";
 import { RedisHealth } from "./redis-health.ts";
+import { DEFAULT_SLOT_GROUPS } from "./redis-keys.ts";
 import { warnAboutRedisSettings } from "./redis-settings.ts";
 import {
   describeRedisTarget,
@@ -118,4 +119,12 @@ export function duplicateClient(redis: RedisClient, options: { commandTimeout: n
     });
   }
   return redis.duplicate({ commandTimeout: options.commandTimeout });
+}
+
+/**
+ * REDIS_SLOT_GROUPS of the connection's configuration (shared/redis-keys.ts), so that every component built on a
+ * role's connection places keys alike; a plain client (tools, tests) has the default.
+ */
+export function slotGroupsOf(redis: RedisClient): number {
+  return (redis as unknown as Partial<WatchedRedis>).target?.slotGroups ?? DEFAULT_SLOT_GROUPS;
 }

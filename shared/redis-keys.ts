@@ -1,31 +1,78 @@
-// Every Redis key of eventfleet, built here and nowhere else: `ef:<EVENTFLEET_ENV>:<family>:...`.
+// Every Redis key of eventfleet, built here and nowhere else: `ef:<EVENTFLEET_ENV>:<family>:...`, with a hash tag
+// (`{...}`) wherever keys must share a Redis Cluster slot, so that one code path runs on a single Redis and a cluster.
 //
-// The keys of one order (hash, history, reservation, shipment) go through `perOrder`, the stock of one SKU
-// through `perSku`: a Redis Cluster deployment would add its hash tags there (`{<orderId>}`), in this file only.
-// Not done today: the saga scripts also touch the outbox stream and stock of several SKUs, so they assume one node.
+// Slots (README: Redis Cluster):
+// - An order's keys (hash, history, reservation, shipment), its idempotency key and the outbox stream its events go
+//   to share the slot of the order's *slot group* `{g<n>}`: n = slotGroupOf(orderId) (FNV-1a of the id modulo
+//   REDIS_SLOT_GROUPS). So an order and its outbox entries are written by one script, on a cluster too; each group
+//   has its own outbox stream and relay consumer.
+// - A SKU's stock and every order's hold on it share the SKU's slot `{s:<sku>}`: a multi-SKU reservation is one
+//   script per SKU (idempotent by order id) plus one order-side script (shared/orders/saga-steps.ts).
+// - Everything else (processed markers, notification leases, rate-limit buckets) is one key per command.
 
 /** Every key of an environment starts with this prefix, so tests isolate by EVENTFLEET_ENV. */
 const envPrefix = (env: string) => `ef:${env}:`;
 
-/** The part of a key that names one order (where a cluster hash tag would go). */
-const perOrder = (orderId: string) => orderId;
-/** The part of a key that names one SKU (where a cluster hash tag would go). */
-const perSku = (sku: string) => sku;
+/** FNV-1a (32 bit) over the UTF-16 code units: stable across processes and versions, cheap, well spread. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
 
-export function redisKeys(env: string) {
+/** The hash tag of a slot group: every key of its orders and its outbox stream carry it. */
+const groupTag = (group: number) => `{g${group}}`;
+/** The hash tag of one SKU: its stock and the holds of orders on it. */
+const skuTag = (sku: string) => `{s:${sku}}`;
+
+export interface RedisKeyOptions {
+  /** REDIS_SLOT_GROUPS: the number of slot groups (and outbox streams). Default 16 (shared/config.ts). */
+  slotGroups?: number;
+}
+
+export const DEFAULT_SLOT_GROUPS = 16;
+
+export function redisKeys(env: string, options: RedisKeyOptions = {}) {
   const prefix = envPrefix(env);
+  const slotGroups = options.slotGroups ?? DEFAULT_SLOT_GROUPS;
+  const slotGroupOf = (id: string) => fnv1a(id) % slotGroups;
+  const perOrder = (orderId: string) => `${groupTag(slotGroupOf(orderId))}:${orderId}`;
+  const outbox = (group: number) => `${prefix}outbox:${groupTag(group)}`;
   return {
     prefix,
+    slotGroups,
+    /** The slot group of an order (or of any id placed like one). */
+    slotGroupOf,
     /** Hash: `status`, `version`, `data` (the placed order as JSON), `placedAt`, `updatedAt`, `owner`. */
     order: (orderId: string) => `${prefix}order:${perOrder(orderId)}`,
     /** List of JSON history entries, oldest first. */
     history: (orderId: string) => `${prefix}order:${perOrder(orderId)}:history`,
-    /** The outbox stream the relay publishes to SNS (consumer group `relay`; entry layout: outbox-entry.ts). */
-    outbox: `${prefix}outbox`,
-    /** String remembering an API response for an Idempotency-Key of one principal, 24 h. */
-    idempotency: (principal: string, key: string) => `${prefix}idem:${principal}:${key}`,
+    /** The outbox stream of a slot group (consumer group `relay`; entry layout: outbox-entry.ts). */
+    outbox,
+    /** The outbox stream an order's events go to. */
+    outboxOf: (orderId: string) => outbox(slotGroupOf(orderId)),
+    /** Every outbox stream, one per slot group: the relay runs one consumer per stream. */
+    outboxStreams: () => Array.from({ length: slotGroups }, (_, group) => outbox(group)),
+    /**
+     * The single outbox stream of the layout before slot groups: the relay drains it while it exists (entries a
+     * not-yet-upgraded API wrote during a rolling upgrade). Nothing writes it any more.
+     */
+    legacyOutbox: `${prefix}outbox`,
+    /**
+     * String remembering an API response for an Idempotency-Key of one principal, 24 h. In the slot group of the
+     * principal and key: the API gives the order it creates an id in that same group (OrderStore.newOrderId).
+     */
+    idempotency: (principal: string, key: string) =>
+      `${prefix}idem:${groupTag(slotGroupOf(`${principal}\n${key}`))}:${principal}:${key}`,
+    /** The slot group an Idempotency-Key of a principal belongs to. */
+    idempotencyGroup: (principal: string, key: string) => slotGroupOf(`${principal}\n${key}`),
     /** Hash of one SKU's stock: `available`, `reserved` (shared/orders/stock.ts). */
-    stock: (sku: string) => `${prefix}stock:${perSku(sku)}`,
+    stock: (sku: string) => `${prefix}stock:${skuTag(sku)}`,
+    /** Hash of an order's hold on one SKU, in the SKU's slot (lua/stock-holds.lua). */
+    stockHold: (sku: string, orderId: string) => `${prefix}stock:${skuTag(sku)}:hold:${orderId}`,
     /** Hash of an order's reservation: `status`, `detail` (lines or missing lines as JSON), `at`. */
     reservation: (orderId: string) => `${prefix}reservation:${perOrder(orderId)}`,
     /** Hash of an order's shipment: `status`, `shipmentId`, `carrier`, `trackingNumber`, times. */

@@ -190,10 +190,7 @@ describe("order saga across worker processes", () => {
       SAGA_TIMEOUT,
     );
     assert.equal(await driver.status(order.orderId), "CANCELLED");
-    assert.equal(
-      await driver.redis.hget(`ef:${env.EVENTFLEET_ENV}:shipment:${order.orderId}`, "status"),
-      "cancelled",
-    );
+    assert.equal(await driver.redis.hget(driver.store.keys.shipment(order.orderId), "status"), "cancelled");
     assert.deepEqual(await driver.store.getStock(a), { sku: a, available: 7, reserved: 0 });
     assert.deepEqual(await driver.store.getStock(b), { sku: b, available: 1, reserved: 0 });
     await waitFor(() => webhook.delivered(order.orderId, "order.cancelled").length === 1, SAGA_TIMEOUT);

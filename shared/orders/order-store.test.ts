@@ -7,8 +7,9 @@ import { newCloudEvent, newTraceparent } from "../events/cloudevent.ts";
 import { orderPlacedEvent, orderSubject, type OrderPlacedData } from "../events/order-events.ts";
 import { OrderStore } from "./order-store.ts";
 import { redisKeys } from "../redis-keys.ts";
+import { outboxEntries } from "../../test/support/outbox-streams.ts";
 
-function placed(): OrderPlacedData {
+function placed(overrides: Partial<OrderPlacedData> = {}): OrderPlacedData {
   return {
     orderId: randomUUID(),
     customerId: "c-1",
@@ -18,6 +19,7 @@ function placed(): OrderPlacedData {
     shippingAddress: { name: "A", line1: "Street 1", city: "Town", postalCode: "123", country: "DE" },
     contact: { email: "a@example.com" },
     placedAt: new Date().toISOString(),
+    ...overrides,
   };
 }
 
@@ -49,7 +51,7 @@ void describe("OrderStore against a real Redis", () => {
   });
 
   const outbox = async () =>
-    (await redis.xrange(store.keys.outbox, "-", "+")).map(([, fields]) => {
+    (await outboxEntries(redis, store.keys)).map(([, fields]) => {
       const map: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
       return map;
@@ -72,7 +74,6 @@ void describe("OrderStore against a real Redis", () => {
   });
 
   void test("createOrder with an idempotency key replays the same request and refuses another", async () => {
-    const order = placed();
     const idempotency = {
       principal: "p",
       key: randomUUID(),
@@ -80,11 +81,14 @@ void describe("OrderStore against a real Redis", () => {
       response: '{"id":"x"}',
       ttlSeconds: 60,
     };
+    // The order lives in the key's slot group (one script writes both, on a Redis Cluster too).
+    const inGroup = () => placed({ orderId: store.newOrderId(idempotency) });
+    const order = inGroup();
     assert.equal(
       (await store.createOrder({ order, event: placedEvent(order), idempotency })).outcome,
       "created",
     );
-    const again = placed();
+    const again = inGroup();
     assert.deepEqual(await store.createOrder({ order: again, event: placedEvent(again), idempotency }), {
       outcome: "replay",
       response: '{"id":"x"}',
@@ -96,6 +100,14 @@ void describe("OrderStore against a real Redis", () => {
       idempotency: { ...idempotency, fingerprint: "f2" },
     });
     assert.deepEqual(other, { outcome: "conflict" });
+    let elsewhereId = randomUUID();
+    while (store.keys.slotGroupOf(elsewhereId) === store.keys.idempotencyGroup("p", idempotency.key))
+      elsewhereId = randomUUID();
+    const elsewhere = placed({ orderId: elsewhereId });
+    await assert.rejects(
+      store.createOrder({ order: elsewhere, event: placedEvent(elsewhere), idempotency }),
+      /not in the slot group of its Idempotency-Key: take its id from newOrderId\(\)/,
+    );
   });
 
   void test("transition moves forward once, stamps the new version into history and events", async () => {

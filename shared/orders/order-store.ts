@@ -15,7 +15,8 @@
 //   if (!r.applied && r.reason === "wrong_state" && r.order.status === "INVENTORY_RESERVED") { /* duplicate */ }
 //   await store.appendHistory(orderId, { stage: "NOTIFIED", detail: { event: "order.shipped" } });
 //   await store.appendToOutbox([event]);                             // an event with no order change
-import type { RedisClient } from "../redis-connection.ts";
+import { randomUUID } from "node:crypto";
+import { slotGroupsOf, type RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
@@ -97,6 +98,8 @@ export type AppendHistoryResult =
 export interface OrderStoreOptions {
   /** EVENTFLEET_ENV: the key prefix `ef:<env>:`. */
   env: string;
+  /** REDIS_SLOT_GROUPS; default: the connection's (shared/redis-connection.ts slotGroupsOf). */
+  slotGroups?: number;
 }
 
 const SCRIPTS = {
@@ -135,9 +138,22 @@ export class OrderStore {
 
   constructor(redis: RedisClient, options: OrderStoreOptions) {
     this.#redis = redis;
-    this.keys = redisKeys(options.env);
-    this.#stock = new Stock(redis, options);
+    this.keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
+    this.#stock = new Stock(redis, { ...options, slotGroups: this.keys.slotGroups });
     this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
+  }
+
+  /**
+   * A fresh order id (uuid). With an Idempotency-Key, one in the key's slot group, so that the order, its outbox
+   * entry and the key are written by one script on a Redis Cluster too (about REDIS_SLOT_GROUPS uuids drawn).
+   */
+  newOrderId(idempotency?: { principal: string; key: string }): string {
+    if (!idempotency) return randomUUID();
+    const group = this.keys.idempotencyGroup(idempotency.principal, idempotency.key);
+    for (;;) {
+      const id = randomUUID();
+      if (this.keys.slotGroupOf(id) === group) return id;
+    }
   }
 
   /**
@@ -147,8 +163,19 @@ export class OrderStore {
    */
   async createOrder(input: CreateOrderInput): Promise<CreateOrderResult> {
     const { order, event, idempotency } = input;
-    const keys = [this.keys.order(order.orderId), this.keys.history(order.orderId), this.keys.outbox];
-    if (idempotency) keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
+    const keys = [
+      this.keys.order(order.orderId),
+      this.keys.history(order.orderId),
+      this.keys.outboxOf(order.orderId),
+    ];
+    if (idempotency) {
+      const group = this.keys.idempotencyGroup(idempotency.principal, idempotency.key);
+      if (this.keys.slotGroupOf(order.orderId) !== group)
+        throw new Error(
+          `order ${order.orderId} is not in the slot group of its Idempotency-Key: take its id from newOrderId()`,
+        );
+      keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
+    }
     const reply = (await this.#scripts.efOrderCreate(
       keys.length,
       ...keys,
@@ -218,7 +245,7 @@ export class OrderStore {
       3,
       this.keys.order(orderId),
       this.keys.history(orderId),
-      this.keys.outbox,
+      this.keys.outboxOf(orderId),
       // An empty list can never match, which is what a backwards transition deserves.
       allowed.length > 0 ? allowed.join(",") : "-",
       input.to,
@@ -249,7 +276,7 @@ export class OrderStore {
       3,
       this.keys.order(orderId),
       this.keys.history(orderId),
-      this.keys.outbox,
+      this.keys.outboxOf(orderId),
       historyEntryJson(entry, entry.stage),
       events.length,
       ...events.flatMap((event) => outboxEventArgs(event)),
@@ -258,15 +285,32 @@ export class OrderStore {
     return order ? { applied: true, order } : { applied: false, reason: "not_found", order: undefined };
   }
 
-  /** Appends CloudEvents to the outbox (published by the relay in order). Returns the stream entry ids. */
+  /**
+   * Appends CloudEvents to the outbox: each to the stream of its order's slot group (subject `order/<id>`; other
+   * events by their own id), in order per stream. Returns the stream entry ids, in the order of `events`.
+   */
   async appendToOutbox(events: readonly OutboxEvent[]): Promise<string[]> {
-    if (events.length === 0) return [];
-    return (await this.#scripts.efOutboxAppend(
-      1,
-      this.keys.outbox,
-      events.length,
-      ...events.flatMap(unversionedOutboxEventArgs),
-    )) as string[];
+    const byStream = new Map<string, number[]>();
+    events.forEach((event, i) => {
+      const orderId = /^order\/(.+)$/.exec(event.subject ?? "")?.[1];
+      const stream = orderId
+        ? this.keys.outboxOf(orderId)
+        : this.keys.outbox(this.keys.slotGroupOf(event.id));
+      byStream.set(stream, [...(byStream.get(stream) ?? []), i]);
+    });
+    const ids: string[] = [];
+    await Promise.all(
+      [...byStream].map(async ([stream, indexes]) => {
+        const written = (await this.#scripts.efOutboxAppend(
+          1,
+          stream,
+          indexes.length,
+          ...indexes.flatMap((i) => unversionedOutboxEventArgs(events[i]!)),
+        )) as string[];
+        indexes.forEach((index, k) => (ids[index] = written[k]!));
+      }),
+    );
+    return ids;
   }
 
   /** Stock of a SKU (shared/orders/stock.ts); an unknown SKU has 0 available and 0 reserved. */

@@ -1,5 +1,7 @@
-// The saga steps of the workers, each ONE Lua script touching every key it moves: order status and history,
-// outbox event, stock, reservation and shipment change together, so a crash leaves no state between them.
+// The saga steps of the workers. Each step is one order-side Lua script (order status and history, outbox event,
+// reservation, shipment change together, in the order's slot) plus, where stock moves, one script per SKU in the
+// SKU's slot: a Redis Cluster cannot move several slots in one script. Every script is idempotent by order id and
+// the order side re-checks the order, so a crash or a redelivery between any two of them converges.
 //
 //   const steps = new SagaSteps(redis, { env });
 //   await steps.reserve({ orderId, items }, { eventId, reserved: (lines) => event, rejected: (missing) => event });
@@ -7,14 +9,19 @@
 //   await steps.cancelAndRelease({ orderId, items }, { eventId, reason });   // inventory's order.cancelled
 //   await steps.cancelShipment(orderId, { eventId, reason });               // shipment's order.cancelled
 //
+// reserve: 1. each SKU's hold (sku-hold.lua: held, or short, decided once per order and SKU); 2. all held: the order
+// side applies `reserved`; one short: every hold is released first (compensation), then the order side applies
+// `rejected`; 3. the order was cancelled meanwhile: every hold is released. ship: the order side, then each SKU's
+// commit. cancelAndRelease: the order side, then each SKU's release.
+//
 // Values only the script knows (the missing lines of a rejection, the shipment an earlier attempt created) are
 // filled into the events and history entries the caller builds: the caller's builder gets placeholders.
-import type { RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
+import { slotGroupsOf, type RedisClient } from "../redis-connection.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
 import { historyEntryJson } from "./order-history.ts";
 import { outboxEventArgs, type OutboxEvent } from "./outbox-entry.ts";
-import { linesPerSku, type MissingLine, type StockLine } from "./stock.ts";
+import { linesPerSku, StockHolds, type MissingLine, type StockLine } from "./stock.ts";
 
 const SCRIPTS = {
   efSagaReserve: "saga-reserve.lua",
@@ -61,21 +68,24 @@ interface OrderLines {
 
 export class SagaSteps {
   readonly #keys: RedisKeys;
+  readonly #holds: StockHolds;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<string[]>>;
 
-  constructor(redis: RedisClient, options: { env: string }) {
-    this.#keys = redisKeys(options.env);
+  constructor(redis: RedisClient, options: { env: string; slotGroups?: number }) {
+    this.#keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
+    this.#holds = new StockHolds(redis, this.#keys);
     this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, string[]>(redis, import.meta.url, SCRIPTS);
   }
 
+  /** The order-side keys every step starts with: order hash, history, the outbox stream of its slot group. */
   #orderKeys(orderId: string): string[] {
-    return [this.#keys.order(orderId), this.#keys.history(orderId), this.#keys.outbox];
+    return [this.#keys.order(orderId), this.#keys.history(orderId), this.#keys.outboxOf(orderId)];
   }
 
   /**
-   * order.placed: reserves every line and moves the order to INVENTORY_RESERVED with `reserved(lines)`, or
-   * records the rejection and moves it to REJECTED with `rejected(missing)`; on a cancelled order, releases what
-   * is held (STOCK_RELEASED) or leaves the tombstone.
+   * order.placed: holds every line (per SKU) and moves the order to INVENTORY_RESERVED with `reserved(lines)`, or
+   * releases what it held and moves it to REJECTED with `rejected(missing)`; on a cancelled order, releases what is
+   * held (STOCK_RELEASED when the order had been reserved) or leaves the tombstone.
    */
   async reserve(
     order: OrderLines,
@@ -86,23 +96,37 @@ export class SagaSteps {
     },
   ): Promise<ReserveStepResult> {
     const lines = linesPerSku(order.items);
-    const missing = slot("missing") as unknown as MissingLine[];
+    const { orderId } = order;
+    const now = new Date().toISOString();
+    const decisions = await Promise.all(lines.map((line) => this.#holds.hold(orderId, line, now)));
+    const missing: MissingLine[] = [];
+    lines.forEach((line, i) => {
+      const decision = decisions[i]!;
+      // `released`: an earlier attempt's compensation (or a cancel) gave it back; the short SKU that caused it
+      // is listed by its own sticky decision.
+      if (decision.status === "short")
+        missing.push({ sku: line.sku, requested: line.quantity, available: decision.available });
+    });
+    const allHeld = decisions.every((d) => d.status === "held" || d.status === "committed");
+    // Compensation before the rejection is recorded: a crash in between leaves the order ACKNOWLEDGED, and the
+    // redelivery finds the same decisions and completes it.
+    if (!allHeld) await this.#holds.releaseAll(orderId, lines, now);
+    const fill = slot("missing") as unknown as MissingLine[];
     const [outcome, detail] = await this.#scripts.efSagaReserve(
-      4 + lines.length,
-      ...this.#orderKeys(order.orderId),
-      this.#keys.reservation(order.orderId),
-      ...lines.map((l) => this.#keys.stock(l.sku)),
-      lines.length,
-      ...lines.flatMap((l) => [l.sku, l.quantity]),
-      new Date().toISOString(),
+      4,
+      ...this.#orderKeys(orderId),
+      this.#keys.reservation(orderId),
+      allHeld ? "reserved" : "rejected",
+      JSON.stringify(allHeld ? lines : missing),
+      now,
       historyEntryJson(
         { eventId: input.eventId, detail: { lines } },
         "INVENTORY_RESERVED",
         "INVENTORY_RESERVED",
       ),
       ...outboxEventArgs(input.reserved(lines)),
-      historyEntryJson({ eventId: input.eventId, detail: { missing } }, "REJECTED", "REJECTED"),
-      ...outboxEventArgs(input.rejected(missing)),
+      historyEntryJson({ eventId: input.eventId, detail: { missing: fill } }, "REJECTED", "REJECTED"),
+      ...outboxEventArgs(input.rejected(fill)),
       historyEntryJson({ eventId: input.eventId }, "STOCK_RELEASED"),
     );
     switch (outcome) {
@@ -111,44 +135,47 @@ export class SagaSteps {
       case "rejected":
         return { outcome, missing: JSON.parse(detail!) as MissingLine[] };
       case "cancelled":
+        // Cancelled while (or before) the holds were taken: none of them may stay.
+        if (allHeld) await this.#holds.releaseAll(orderId, lines, now);
         return { outcome, release: detail as "released" | "tombstoned" | "unchanged" };
       case "settled":
         return { outcome, status: detail ?? "" };
       default:
+        // No order: nothing may stay held for it either.
+        if (allHeld) await this.#holds.releaseAll(orderId, lines, now);
         return { outcome: "not_found" };
     }
   }
 
   /**
    * inventory.reserved: the shipment (`input.shipment`, or the one an earlier attempt created) is recorded as
-   * shipped, the order moves to SHIPPED with `shipped(shipment)`, and the reserved units leave stock; on a
-   * cancelled order, stops the shipment. `order.items` names the stock keys to touch.
+   * shipped, the order moves to SHIPPED with `shipped(shipment)`, then the held units leave stock (per SKU); on a
+   * cancelled order, stops the shipment. `order.items` names the SKUs.
    */
   async ship(
     order: OrderLines,
     input: { eventId: string; shipment: ShipmentDetail; shipped: (shipment: ShipmentDetail) => OutboxEvent },
   ): Promise<ShipStepResult> {
-    const skus = linesPerSku(order.items).map((l) => l.sku);
     const filled: ShipmentDetail = {
       shipmentId: slot("shipmentId"),
       carrier: slot("carrier"),
       trackingNumber: slot("trackingNumber"),
     };
+    const now = new Date().toISOString();
     const [outcome, shipmentId, carrier, trackingNumber] = await this.#scripts.efSagaShip(
-      5 + skus.length,
+      5,
       ...this.#orderKeys(order.orderId),
       this.#keys.reservation(order.orderId),
       this.#keys.shipment(order.orderId),
-      ...skus.map((sku) => this.#keys.stock(sku)),
-      new Date().toISOString(),
+      now,
       input.shipment.shipmentId,
       input.shipment.carrier,
       input.shipment.trackingNumber,
       historyEntryJson({ eventId: input.eventId, detail: { ...filled } }, "SHIPPED", "SHIPPED"),
       ...outboxEventArgs(input.shipped(filled)),
-      ...skus,
     );
     if (outcome === "shipped" || outcome === "already_shipped") {
+      await this.#holds.commitAll(order.orderId, linesPerSku(order.items), now);
       return {
         outcome,
         shipment: { shipmentId: shipmentId!, carrier: carrier!, trackingNumber: trackingNumber! },
@@ -158,25 +185,24 @@ export class SagaSteps {
   }
 
   /**
-   * order.cancelled at the inventory: cancels the order if it still can be and gives its reserved units back
-   * exactly once (STOCK_RELEASED), or leaves a tombstone when nothing was reserved yet.
+   * order.cancelled at the inventory: cancels the order if it still can be, marks its reservation released
+   * (STOCK_RELEASED) or leaves a tombstone when nothing was reserved yet, then gives every SKU's held units back.
    */
   async cancelAndRelease(
     order: OrderLines,
     input: { eventId: string; reason?: string | undefined },
   ): Promise<CancelReleaseResult> {
-    const skus = linesPerSku(order.items).map((l) => l.sku);
+    const now = new Date().toISOString();
     const [outcome, detail] = await this.#scripts.efSagaCancelRelease(
-      4 + skus.length,
+      4,
       ...this.#orderKeys(order.orderId),
       this.#keys.reservation(order.orderId),
-      ...skus.map((sku) => this.#keys.stock(sku)),
-      new Date().toISOString(),
+      now,
       cancelledHistory(input),
       historyEntryJson({ eventId: input.eventId }, "STOCK_RELEASED"),
-      ...skus,
     );
     if (outcome === "not_cancelled") return { outcome, status: detail ?? "" };
+    await this.#holds.releaseAll(order.orderId, linesPerSku(order.items), now);
     return {
       outcome: outcome as "cancelled" | "not_found",
       release: detail as "released" | "tombstoned" | "unchanged",

@@ -1,9 +1,9 @@
 // Stock, in one place: units per SKU (hash `available`, `reserved`) and each order's reservation of them.
 //
 // The API sets `available` (PUT /v1/inventory/{sku}) and leaves `reserved` alone; units move between the two
-// fields only in Lua (lua/stock-moves.lua), inside the saga steps (saga-steps.ts) or the single-order moves here.
-// A missing hash or field counts as 0.
-import type { RedisClient } from "../redis-connection.ts";
+// fields only in Lua, one SKU per script (sku-hold.lua, sku-release.lua, sku-commit.lua: each order's hold on a SKU
+// lives in the SKU's slot), driven by the saga steps (saga-steps.ts). A missing hash or field counts as 0.
+import { slotGroupsOf, type RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
 
@@ -27,18 +27,18 @@ export interface StockLevel {
 /** Reservation status of an order; `cancelled` is the tombstone of a cancel that came before any reservation. */
 export type ReservationStatus = "reserved" | "rejected" | "released" | "cancelled" | "shipped";
 
-export type ReserveResult =
-  | { status: "reserved"; lines: StockLine[] }
-  | { status: "rejected"; missing: MissingLine[] }
-  | { status: "released" | "cancelled" | "shipped" };
-
 export const STOCK_FIELDS = { available: "available", reserved: "reserved" } as const;
 
 const SCRIPTS = {
-  efStockReserve: "stock-reserve.lua",
-  efStockRelease: "stock-release.lua",
-  efStockCommit: "stock-commit.lua",
+  efSkuHold: "sku-hold.lua",
+  efSkuRelease: "sku-release.lua",
+  efSkuCommit: "sku-commit.lua",
 } as const;
+
+/** An order's hold on one SKU (lua/stock-holds.lua); `short` and the first `held` stick for the order. */
+export type HoldDecision =
+  | { status: "held" | "released" | "committed" }
+  | { status: "short"; /** Units there were when the hold was refused. */ available: number };
 
 /** Order lines with one entry per SKU (an order may list a SKU twice), in a stable order. */
 export function linesPerSku(items: readonly StockLine[]): StockLine[] {
@@ -49,16 +49,14 @@ export function linesPerSku(items: readonly StockLine[]): StockLine[] {
     .map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-/** Stock levels and single-order reservations. One per Redis client (it defines its scripts on it). */
+/** Stock levels and an order's reservation status. */
 export class Stock {
   readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
-  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<[string, string]>>;
 
-  constructor(redis: RedisClient, options: { env: string }) {
+  constructor(redis: RedisClient, options: { env: string; slotGroups?: number }) {
     this.#redis = redis;
-    this.#keys = redisKeys(options.env);
-    this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, [string, string]>(redis, import.meta.url, SCRIPTS);
+    this.#keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
   }
 
   /** Stock of a SKU; an unknown SKU has 0 available and 0 reserved. */
@@ -84,50 +82,52 @@ export class Stock {
     return { sku, available: Number(a ?? 0), reserved: Number(r ?? 0) };
   }
 
-  /** All lines or none; calling it again for the same order returns the first outcome and changes nothing. */
-  async reserve(orderId: string, items: readonly StockLine[]): Promise<ReserveResult> {
-    const lines = linesPerSku(items);
-    const [status, detail] = await this.#scripts.efStockReserve(
-      lines.length + 1,
-      this.#keys.reservation(orderId),
-      ...lines.map((l) => this.#keys.stock(l.sku)),
-      lines.length,
-      ...lines.flatMap((l) => [l.sku, l.quantity]),
-      new Date().toISOString(),
-    );
-    if (status === "reserved") return { status, lines: JSON.parse(detail) as StockLine[] };
-    if (status === "rejected") return { status, missing: JSON.parse(detail) as MissingLine[] };
-    return { status: status as "released" | "cancelled" | "shipped" };
-  }
-
-  /** Gives reserved units back exactly once; with nothing reserved yet, leaves a tombstone that blocks a later reserve. */
-  async release(
-    orderId: string,
-    items: readonly StockLine[],
-  ): Promise<"released" | "tombstoned" | "unchanged"> {
-    const [outcome] = await this.#scripts.efStockRelease(...this.#settleArgs(orderId, items));
-    return outcome as "released" | "tombstoned" | "unchanged";
-  }
-
-  /** After shipping: the reserved units leave stock for good, exactly once. */
-  async commit(orderId: string, items: readonly StockLine[]): Promise<"committed" | "unchanged"> {
-    const [outcome] = await this.#scripts.efStockCommit(...this.#settleArgs(orderId, items));
-    return outcome as "committed" | "unchanged";
-  }
-
+  /** The order's reservation as the order side recorded it (lua/reservation.lua). */
   async status(orderId: string): Promise<ReservationStatus | undefined> {
     return ((await this.#redis.hget(this.#keys.reservation(orderId), "status")) ?? undefined) as
       ReservationStatus | undefined;
   }
+}
 
-  #settleArgs(orderId: string, items: readonly StockLine[]): (string | number)[] {
-    const skus = linesPerSku(items).map((l) => l.sku);
-    return [
-      skus.length + 1,
-      this.#keys.reservation(orderId),
-      ...skus.map((sku) => this.#keys.stock(sku)),
-      ...skus,
-      new Date().toISOString(),
-    ];
+/**
+ * The per-SKU halves of reservations: one script per SKU in the SKU's slot, each idempotent by order id (a Redis
+ * Cluster cannot move several SKUs in one script). The saga steps (saga-steps.ts) combine them with the order side.
+ */
+export class StockHolds {
+  readonly #keys: RedisKeys;
+  readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
+
+  constructor(redis: RedisClient, keys: RedisKeys) {
+    this.#keys = keys;
+    this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
+  }
+
+  #keysOf(orderId: string, sku: string): [number, string, string] {
+    return [2, this.#keys.stock(sku), this.#keys.stockHold(sku, orderId)];
+  }
+
+  /** Holds `line.quantity` units for the order, or refuses (short) for good; a repeat returns the first decision. */
+  async hold(orderId: string, line: StockLine, now: string): Promise<HoldDecision> {
+    const [status, available] = (await this.#scripts.efSkuHold(
+      ...this.#keysOf(orderId, line.sku),
+      line.quantity,
+      now,
+    )) as [string, string];
+    if (status === "short") return { status, available: Number(available) };
+    return { status: status as "held" | "released" | "committed" };
+  }
+
+  /** Gives back every SKU's held units, once; SKUs never held get a tombstone so that a late hold takes nothing. */
+  async releaseAll(orderId: string, lines: readonly StockLine[], now: string): Promise<void> {
+    await Promise.all(
+      lines.map((line) => this.#scripts.efSkuRelease(...this.#keysOf(orderId, line.sku), now)),
+    );
+  }
+
+  /** After shipping: every SKU's held units leave stock for good, once. */
+  async commitAll(orderId: string, lines: readonly StockLine[], now: string): Promise<void> {
+    await Promise.all(
+      lines.map((line) => this.#scripts.efSkuCommit(...this.#keysOf(orderId, line.sku), now)),
+    );
   }
 }

@@ -6,7 +6,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { Redis } from "ioredis";
+import { parseEnv, redisEnv } from "../../shared/config.ts";
+import { createRedisClient, type RedisClient } from "../../shared/redis-connection.ts";
+import { resolveRedisTarget } from "../../shared/redis-target.ts";
 import { createSnsClient } from "../../shared/aws-clients.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { verifySignature } from "../../workers/notification/webhook-signature.ts";
@@ -162,14 +164,18 @@ export class TestWebhook {
 
 /** The API's side of the saga for tests: the order store (what the API writes) and raw SNS publishing. */
 export class SagaDriver {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly store: OrderStore;
   readonly sns: SNSClient;
   readonly #env: Record<string, string>;
 
   constructor(env: Record<string, string>) {
     this.#env = env;
-    this.redis = new Redis(env.REDIS_URL!);
+    // As the roles connect: a single Redis (REDIS_URL) or a cluster (REDIS_CLUSTER_NODES).
+    this.redis = createRedisClient(resolveRedisTarget(parseEnv(redisEnv, env)), {
+      name: "saga-driver",
+      profile: "worker",
+    });
     this.store = new OrderStore(this.redis, { env: env.EVENTFLEET_ENV! });
     this.sns = createSnsClient({ AWS_REGION: env.AWS_REGION!, AWS_ENDPOINT_URL: env.AWS_ENDPOINT_URL });
   }

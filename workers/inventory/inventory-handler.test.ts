@@ -1,4 +1,4 @@
-// Stock reservations (Lua) and the inventory handler against a real Redis: all-or-nothing, once per order, any order.
+// Stock holds (Lua, per SKU), multi-SKU reservations and the inventory handler against a real Redis: all-or-nothing, once per order, any order.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -9,12 +9,15 @@ import { cancelledEvent, placedEvent } from "../../test/support/order-event-fixt
 import { getStack } from "../../test/support/stack.ts";
 import { createInventoryHandler } from "./inventory-handler.ts";
 import { SagaSteps } from "../../shared/orders/saga-steps.ts";
-import { Stock } from "../../shared/orders/stock.ts";
+import { Stock, StockHolds } from "../../shared/orders/stock.ts";
+import { redisKeys } from "../../shared/redis-keys.ts";
+import { outboxEntries } from "../../test/support/outbox-streams.ts";
 
 let redis: Redis;
 let store: OrderStore;
 let reservations: Stock;
 let steps: SagaSteps;
+let holds: StockHolds;
 
 before(async () => {
   const { env } = await getStack();
@@ -22,6 +25,7 @@ before(async () => {
   const name = `t${randomUUID().slice(0, 8)}`;
   store = new OrderStore(redis, { env: name });
   reservations = new Stock(redis, { env: name });
+  holds = new StockHolds(redis, redisKeys(name));
   steps = new SagaSteps(redis, { env: name });
 });
 
@@ -29,33 +33,60 @@ after(() => redis.disconnect());
 
 const sku = () => `SKU-${randomUUID().slice(0, 8)}`;
 
-describe("StockReservations", () => {
-  test("reserves every line or none: one short line leaves all stock untouched", async () => {
-    const [a, b] = [sku(), sku()];
-    await store.setAvailable(a, 5);
-    await store.setAvailable(b, 1);
-    const result = await reservations.reserve(randomUUID(), [
-      { sku: a, quantity: 2 },
-      { sku: b, quantity: 2 },
+describe("stock holds (one script per SKU, in the SKU's slot)", () => {
+  const now = () => new Date().toISOString();
+  const rejectedEvent = () => cancelledEvent(randomUUID());
+
+  async function order(lines: { sku: string; quantity: number }[]) {
+    const event = placedEvent({
+      items: lines.map((l) => ({ ...l, unitPriceCents: 1 })),
+      totalCents: lines.reduce((n, l) => n + l.quantity, 0),
+    });
+    await store.createOrder({ order: event.data, event });
+    return event.data.orderId;
+  }
+
+  test("all or nothing over several SKUs: one short line releases the other holds and the order is REJECTED", async () => {
+    const [a, b] = [sku(), sku()].sort();
+    await store.setAvailable(a!, 5);
+    await store.setAvailable(b!, 1);
+    const orderId = await order([
+      { sku: a!, quantity: 2 },
+      { sku: b!, quantity: 2 },
     ]);
-    assert.deepEqual(result, { status: "rejected", missing: [{ sku: b, requested: 2, available: 1 }] });
-    assert.deepEqual(await store.getStock(a), { sku: a, available: 5, reserved: 0 });
-    assert.deepEqual(await store.getStock(b), { sku: b, available: 1, reserved: 0 });
+    const result = await steps.reserve(
+      {
+        orderId,
+        items: [
+          { sku: a!, quantity: 2 },
+          { sku: b!, quantity: 2 },
+        ],
+      },
+      { eventId: randomUUID(), reserved: rejectedEvent, rejected: rejectedEvent },
+    );
+    assert.deepEqual(result, { outcome: "rejected", missing: [{ sku: b, requested: 2, available: 1 }] });
+    assert.deepEqual(await store.getStock(a!), { sku: a, available: 5, reserved: 0 });
+    assert.deepEqual(await store.getStock(b!), { sku: b, available: 1, reserved: 0 });
+    assert.equal(await reservations.status(orderId), "rejected");
   });
 
-  test("a reservation is idempotent by order id and sums lines of the same SKU", async () => {
+  test("a hold is idempotent by order id and sums lines of the same SKU", async () => {
     const a = sku();
     await store.setAvailable(a, 10);
-    const orderId = randomUUID();
     const lines = [
       { sku: a, quantity: 2 },
       { sku: a, quantity: 3 },
     ];
-    assert.deepEqual(await reservations.reserve(orderId, lines), {
-      status: "reserved",
+    const orderId = await order(lines);
+    const input = { eventId: randomUUID(), reserved: rejectedEvent, rejected: rejectedEvent };
+    assert.deepEqual(await steps.reserve({ orderId, items: lines }, input), {
+      outcome: "reserved",
       lines: [{ sku: a, quantity: 5 }],
     });
-    assert.equal((await reservations.reserve(orderId, lines)).status, "reserved");
+    assert.deepEqual(await steps.reserve({ orderId, items: lines }, input), {
+      outcome: "settled",
+      status: "INVENTORY_RESERVED",
+    });
     assert.deepEqual(await store.getStock(a), { sku: a, available: 5, reserved: 5 });
   });
 
@@ -63,34 +94,50 @@ describe("StockReservations", () => {
     const a = sku();
     await store.setAvailable(a, 4);
     const cancelled = randomUUID();
-    await reservations.reserve(cancelled, [{ sku: a, quantity: 3 }]);
-    assert.equal(await reservations.release(cancelled, [{ sku: a, quantity: 3 }]), "released");
-    assert.equal(await reservations.release(cancelled, [{ sku: a, quantity: 3 }]), "unchanged");
+    assert.deepEqual(await holds.hold(cancelled, { sku: a, quantity: 3 }, now()), { status: "held" });
+    await holds.releaseAll(cancelled, [{ sku: a, quantity: 3 }], now());
+    await holds.releaseAll(cancelled, [{ sku: a, quantity: 3 }], now());
     assert.deepEqual(await store.getStock(a), { sku: a, available: 4, reserved: 0 });
     const shipped = randomUUID();
-    await reservations.reserve(shipped, [{ sku: a, quantity: 1 }]);
-    assert.equal(await reservations.commit(shipped, [{ sku: a, quantity: 1 }]), "committed");
-    assert.equal(await reservations.commit(shipped, [{ sku: a, quantity: 1 }]), "unchanged");
-    assert.equal(await reservations.release(shipped, [{ sku: a, quantity: 1 }]), "unchanged");
+    await holds.hold(shipped, { sku: a, quantity: 1 }, now());
+    await holds.commitAll(shipped, [{ sku: a, quantity: 1 }], now());
+    await holds.commitAll(shipped, [{ sku: a, quantity: 1 }], now());
+    await holds.releaseAll(shipped, [{ sku: a, quantity: 1 }], now());
     assert.deepEqual(await store.getStock(a), { sku: a, available: 3, reserved: 0 });
   });
 
-  test("a cancel that arrives before the reservation leaves a tombstone: nothing is reserved later", async () => {
+  test("a release that arrives before the hold leaves a tombstone: nothing is held later", async () => {
     const a = sku();
     await store.setAvailable(a, 2);
     const orderId = randomUUID();
-    assert.equal(await reservations.release(orderId, [{ sku: a, quantity: 1 }]), "tombstoned");
-    assert.deepEqual(await reservations.reserve(orderId, [{ sku: a, quantity: 1 }]), { status: "cancelled" });
+    await holds.releaseAll(orderId, [{ sku: a, quantity: 1 }], now());
+    assert.deepEqual(await holds.hold(orderId, { sku: a, quantity: 1 }, now()), { status: "released" });
     assert.deepEqual(await store.getStock(a), { sku: a, available: 2, reserved: 0 });
   });
 
-  test("concurrent orders never oversell: 25 orders for 10 units reserve exactly 10", async () => {
+  test("the first decision sticks: a SKU found short stays short for that order after a refill", async () => {
+    const a = sku();
+    await store.setAvailable(a, 1);
+    const orderId = randomUUID();
+    assert.deepEqual(await holds.hold(orderId, { sku: a, quantity: 2 }, now()), {
+      status: "short",
+      available: 1,
+    });
+    await store.setAvailable(a, 10);
+    assert.deepEqual(await holds.hold(orderId, { sku: a, quantity: 2 }, now()), {
+      status: "short",
+      available: 1,
+    });
+    assert.deepEqual(await store.getStock(a), { sku: a, available: 10, reserved: 0 });
+  });
+
+  test("concurrent orders never oversell: 25 orders for 10 units hold exactly 10", async () => {
     const a = sku();
     await store.setAvailable(a, 10);
     const results = await Promise.all(
-      Array.from({ length: 25 }, () => reservations.reserve(randomUUID(), [{ sku: a, quantity: 1 }])),
+      Array.from({ length: 25 }, () => holds.hold(randomUUID(), { sku: a, quantity: 1 }, now())),
     );
-    assert.equal(results.filter((r) => r.status === "reserved").length, 10);
+    assert.equal(results.filter((r) => r.status === "held").length, 10);
     assert.deepEqual(await store.getStock(a), { sku: a, available: 0, reserved: 10 });
   });
 });
@@ -107,7 +154,7 @@ describe("inventory handler", () => {
   }
 
   const outboxTypes = async (orderId: string) =>
-    (await redis.xrange(store.keys.outbox, "-", "+"))
+    (await outboxEntries(redis, store.keys))
       .map(([, fields]) => fields)
       .filter((f) => f.join(" ").includes(orderId))
       .map((f) => f[f.indexOf("type") + 1]);

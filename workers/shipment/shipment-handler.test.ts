@@ -12,6 +12,7 @@ import { cancelledEvent, placedEvent } from "../../test/support/order-event-fixt
 import { getStack } from "../../test/support/stack.ts";
 import { createShipmentHandler } from "./shipment-handler.ts";
 import { Shipments } from "./shipments.ts";
+import { outboxEntries } from "../../test/support/outbox-streams.ts";
 
 let redis: Redis;
 let store: OrderStore;
@@ -69,7 +70,7 @@ test("inventory.reserved ships once: one shipment, SHIPPED with order.shipped, s
     shipment.trackingNumber,
   );
   assert.deepEqual(await store.getStock(sku), { sku, available: 1, reserved: 0 });
-  const shippedEvents = (await redis.xrange(store.keys.outbox, "-", "+")).filter(
+  const shippedEvents = (await outboxEntries(redis, store.keys)).filter(
     ([, f]) => f.includes("order.shipped") && f.join(" ").includes(orderId),
   );
   assert.equal(shippedEvents.length, 1);

@@ -1,6 +1,6 @@
 // One shipment per order (carrier, tracking number): chosen here, written by the ship step (shared/orders/saga-ship.lua).
 import { randomInt, randomUUID } from "node:crypto";
-import type { RedisClient } from "../../shared/redis-connection.ts";
+import { slotGroupsOf, type RedisClient } from "../../shared/redis-connection.ts";
 import type { ShipmentDetail } from "../../shared/orders/saga-steps.ts";
 import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
 
@@ -29,9 +29,9 @@ export class Shipments {
   readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: RedisClient, options: { env: string }) {
+  constructor(redis: RedisClient, options: { env: string; slotGroups?: number }) {
     this.#redis = redis;
-    this.#keys = redisKeys(options.env);
+    this.#keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
   }
 
   key(orderId: string): string {

@@ -2,12 +2,13 @@
 import type { RedisClient } from "../../shared/redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../../shared/lua-scripts.ts";
 import { redisKeys, type RedisKeys } from "../../shared/redis-keys.ts";
+import { groupBySlot } from "../../shared/redis-slot.ts";
 import { TickBatcher } from "../../shared/tick-batcher.ts";
 
 /**
  * Lookups and writes made in the same tick (the handlers of one batch) share one command each: one MGET and one
  * script call per batch instead of ten EXISTS and ten SETs, which is most of the runtime's Redis CPU.
- * Several keys per command assume one Redis node (not Redis Cluster), like the order scripts.
+ * On a Redis Cluster the keys of a batch are spread over slots: one command per slot (shared/redis-slot.ts).
  */
 export class ProcessedMarkers {
   readonly #keys: RedisKeys;
@@ -22,12 +23,30 @@ export class ProcessedMarkers {
       markProcessed: "./mark-processed.lua",
     }) as { markProcessed: ScriptCommand<number> };
     this.#lookups = new TickBatcher(
-      async (keys) => (await redis.mget(...keys)).map((value) => value !== null),
+      async (keys) => {
+        const found: boolean[] = [];
+        await Promise.all(
+          groupBySlot(redis, keys).map(async (group) => {
+            const values = await redis.mget(...group.map((i) => keys[i]!));
+            group.forEach((index, k) => (found[index] = values[k] !== null));
+          }),
+        );
+        return found;
+      },
       { max: 100 },
     );
     this.#writes = new TickBatcher(
       async (keys) => {
-        await markProcessed(keys.length, ...keys, String(Date.now()), options.ttlSeconds);
+        await Promise.all(
+          groupBySlot(redis, keys).map((group) =>
+            markProcessed(
+              group.length,
+              ...group.map((i) => keys[i]!),
+              String(Date.now()),
+              options.ttlSeconds,
+            ),
+          ),
+        );
         return keys.map(() => undefined);
       },
       { max: 100 },

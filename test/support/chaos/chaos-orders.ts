@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { readOutboxBacklog } from "../../../api/outbox-backlog.ts";
+import { readOutboxBacklogs } from "../../../api/outbox-backlog.ts";
 import { RELAY_GROUP } from "../../../api/outbox-relay.ts";
 import { anyFreePort } from "../../../dev/stack/ports.ts";
 import { createSqsClient } from "../../../shared/aws-clients.ts";
@@ -341,7 +341,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       const stillOpen = open.filter(
         (p) => !FINAL_STATUSES.includes(records.get(p.orderId)?.status ?? "ACKNOWLEDGED"),
       );
-      const backlog = await readOutboxBacklog(client, redisKeys(prefix).outbox, RELAY_GROUP);
+      const backlog = await readOutboxBacklogs(client, redisKeys(prefix).outboxStreams(), RELAY_GROUP);
       const depths = await Promise.all(queues.map((q) => queueDepth(sqs, q)));
       const expectedDeliveries = placed.reduce((n, p) => n + (records.get(p.orderId) ? 2 : 0), 0);
       const delivered = new Set(webhook.deliveries.filter((d) => d.answered === 200).map((d) => d.eventId))
@@ -486,7 +486,7 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
       badSignatures > 0 ? [`${badSignatures} deliveries with a bad signature`] : [],
     );
 
-    const backlog = await readOutboxBacklog(client, redisKeys(prefix).outbox, RELAY_GROUP);
+    const backlog = await readOutboxBacklogs(client, redisKeys(prefix).outboxStreams(), RELAY_GROUP);
     check(
       "nothing stuck in the outbox",
       1,
