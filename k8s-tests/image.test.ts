@@ -8,6 +8,8 @@ import { createTestEnv } from "../test/support/stack.ts";
 import { freePort } from "../test/support/ports.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { IMAGE, imageMissingReason, podman } from "./support/image.ts";
+import { IMAGE_NODE_OPTIONS } from "../scripts/image-node-options.ts";
+import { compileCacheVerdicts } from "../test/support/compile-cache-log.ts";
 
 // `make test` builds the image first and sets EVENTFLEET_REQUIRE_IMAGE=1: there a missing image fails instead of skipping.
 const skip = process.env.EVENTFLEET_REQUIRE_IMAGE === "1" ? undefined : await imageMissingReason();
@@ -16,6 +18,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 interface ImageConfig {
   Config: {
     User?: string;
+    Env?: string[];
     Entrypoint?: string[];
     Cmd?: string[];
     Labels?: Record<string, string>;
@@ -47,6 +50,35 @@ void describe(`container image ${IMAGE}`, { skip }, () => {
     }
     const id = await nodeInImage("process.stdout.write(String(process.getuid()))");
     assert.equal(id.stdout.trim(), image.Config.User?.split(":")[0], id.stderr);
+  });
+
+  void test("runs node with the options scripts/image-node-options.ts declares (what the benchmarks measure)", async () => {
+    const { stdout } = await podman(["image", "inspect", IMAGE]);
+    const [image] = JSON.parse(stdout) as ImageConfig[];
+    assert.ok(
+      image?.Config.Env?.includes(`NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`),
+      `NODE_OPTIONS=${IMAGE_NODE_OPTIONS} in ${JSON.stringify(image?.Config.Env)}`,
+    );
+  });
+
+  void test("a role on a read-only root runs its chunks from the compile cache built into the image", async () => {
+    // No configuration: the worker loads its code, then stops at the first missing variable (exit 2).
+    const run = await podman([
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "--read-only",
+      "-e",
+      "NODE_DEBUG_NATIVE=COMPILE_CACHE",
+      IMAGE,
+      "worker",
+      "inventory",
+    ]);
+    assert.equal(run.code, 2, run.stderr);
+    const { accepted, compiled, lines } = compileCacheVerdicts(run.stderr, "/app/dist");
+    assert.deepEqual(compiled, [], `every chunk but cli.js from the cache:\n${lines.join("\n")}`);
+    assert.ok(accepted.length >= 10, lines.join("\n"));
   });
 
   void test("`eventfleet --help` works on a read-only root filesystem", async () => {

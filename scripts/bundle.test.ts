@@ -4,10 +4,11 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
+import { compileCacheVerdicts } from "../test/support/compile-cache-log.ts";
 import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
 import { placedEvent } from "../test/support/order-event-fixtures.ts";
 import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
@@ -16,6 +17,7 @@ import { SagaDriver, TestWebhook } from "../test/support/saga-stack.ts";
 import { createTestEnv } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { bundle } from "./bundle.ts";
+import { IMAGE_NODE_OPTIONS } from "./image-node-options.ts";
 
 const READY_WITHIN_MS = 90_000;
 
@@ -33,7 +35,13 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
   });
 
   const startRole = async (args: string[], env: Record<string, string>) => {
-    const runner = new RoleRunner({ name: args.join(" "), args, env, entry });
+    // As the image runs them (its Dockerfile sets these NODE_OPTIONS).
+    const runner = new RoleRunner({
+      name: args.join(" "),
+      args,
+      env: { ...env, NODE_OPTIONS: IMAGE_NODE_OPTIONS },
+      entry,
+    });
     runners.push(runner);
     await runner.start();
     await runner.waitReady(READY_WITHIN_MS);
@@ -43,6 +51,21 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
   void test("--help lists the roles", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [entry, "--help"]);
     for (const role of ["api", "relay", "worker"]) assert.match(stdout, new RegExp(`\\n\\s+${role}\\b`));
+  });
+
+  void test("a fresh process runs the role's chunks from the compile cache the bundle step filled", async () => {
+    // No configuration: the role loads its code, then stops at the first missing variable (exit 2).
+    const run = await promisify(execFile)(process.execPath, [entry, "worker", "inventory"], {
+      env: { PATH: process.env.PATH ?? "", NODE_DEBUG_NATIVE: "COMPILE_CACHE" },
+    }).catch((error: unknown) => error as { code: number; stderr: string });
+    assert.equal("code" in run ? run.code : 0, 2, run.stderr);
+    const { accepted, compiled, lines } = compileCacheVerdicts(run.stderr, dirname(entry));
+    assert.deepEqual(compiled, [], `every chunk but cli.js from the cache:\n${lines.join("\n")}`);
+    assert.ok(
+      accepted.some((name) => /^main-\w+\.js$/.test(name)),
+      `the worker's own chunk is among those from the cache:\n${lines.join("\n")}`,
+    );
+    assert.ok(accepted.length >= 10, `${accepted.length} chunks from the cache:\n${lines.join("\n")}`);
   });
 
   void test("api (with its relay) and the three order workers from the bundle take a placed order to SHIPPED", async () => {

@@ -1,11 +1,15 @@
 // Bundles the CLI (bin/eventfleet.js and everything it imports) into plain JavaScript for the image: no type
-// stripping and no walk through node_modules at start. Each role stays its own lazily imported chunk.
-//   node scripts/bundle.ts [outdir]        (default dist/; the image runs dist/eventfleet.js)
-import { readFile } from "node:fs/promises";
+// stripping and no walk through node_modules at start. Each role stays its own lazily imported chunk, and V8's
+// compiled code for every chunk is cached beside them (scripts/compile-cache.ts), so a fresh process skips parsing.
+//   node scripts/bundle.ts [outdir] [--cache-uid <uid>]   (default dist/; the image runs dist/eventfleet.js)
+import { chmod, readFile, writeFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { build, type Plugin } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 import { BUNDLE_EXTERNALS } from "./bundle-externals.ts";
+import { COMPILE_CACHE_DIR, warmCompileCache } from "./compile-cache.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -36,18 +40,112 @@ function sourceLocation(outdir: string): Plugin {
   };
 }
 
-export async function bundle(outdir = join(ROOT, "dist")): Promise<{ entry: string }> {
+/**
+ * Node built-ins that bundled code imports with `import` or `import()` are loaded with require() instead. An ES import of a built-in
+ * makes Node build its ES module facade, which reads every export, lazy ones included: `import ... from "node:http"`
+ * thereby loads Node's internal undici for http's WebSocket getter (~40 ms of a role's start, and its memory), though
+ * no role uses it. The bundle's CommonJS interop reads an export only when code uses it.
+ */
+function builtinsByRequire(): Plugin {
+  return {
+    name: "builtins-by-require",
+    setup(on) {
+      on.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+        (args.kind === "import-statement" || args.kind === "dynamic-import") && isBuiltin(args.path)
+          ? { path: args.path.replace(/^(node:)?/, "node:"), namespace: "builtin-by-require" }
+          : undefined,
+      );
+      on.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+/**
+ * The entry the image runs: it turns on Node's compile cache (dist/compile-cache, filled by warmCompileCache) before
+ * the CLI's first chunk is even parsed, then runs the CLI. Without the cache (another uid, another Node, a changed
+ * chunk) Node compiles as usual: the cache only saves time. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ */
+const ENTRY_STUB = `#!/usr/bin/env node
+// Written by scripts/bundle.ts: compile cache on (V8 code of the chunks, keyed by content), then the CLI (cli.js).
+import { enableCompileCache } from "node:module";
+import { fileURLToPath } from "node:url";
+enableCompileCache({ directory: fileURLToPath(new URL("./${COMPILE_CACHE_DIR}", import.meta.url)), portable: true });
+await import("./cli.js");
+`;
+
+/** The entry of a `plain` bundle: the CLI alone. */
+const PLAIN_ENTRY_STUB = `#!/usr/bin/env node
+await import("./cli.js");
+`;
+
+/**
+ * The chunks that load without devDependencies (so in the image), apart from the CLI's entry, which runs the CLI:
+ * those the compile cache is filled for. A chunk is out when it, or a chunk it statically imports, imports a
+ * devDependency (the `dev` and `emulator` commands' chunks).
+ */
+function runnableChunks(metafile: Metafile, outdir: string, devDependencies: readonly string[]): string[] {
+  const chunks = new Map(
+    Object.entries(metafile.outputs)
+      .filter(([path]) => path.endsWith(".js"))
+      .map(([path, output]) => [relative(outdir, resolve(ROOT, path)), output]),
+  );
+  const isDev = (specifier: string) =>
+    devDependencies.some((name) => specifier === name || specifier.startsWith(`${name}/`));
+  const needsDev = new Map<string, boolean>();
+  const check = (name: string): boolean => {
+    const known = needsDev.get(name);
+    if (known !== undefined) return known;
+    needsDev.set(name, false); // import cycles between chunks
+    const imports = (chunks.get(name)?.imports ?? []).filter((i) => i.kind === "import-statement");
+    const result = imports.some((i) =>
+      i.external ? isDev(i.path) : check(relative(outdir, resolve(ROOT, i.path))),
+    );
+    needsDev.set(name, result);
+    return result;
+  };
+  return [...chunks.keys()].filter((name) => name !== "cli.js" && !check(name)).sort();
+}
+
+export interface BundleOptions {
+  /**
+   * The bundle as it was before the start-up work, for the benchmarks' before/after figures only: packages' CommonJS
+   * builds, built-ins by import, unminified, no compile cache.
+   */
+  plain?: boolean;
+  /**
+   * Whose compile cache to fill: Node keeps one per uid, so the image fills the one of the uid it runs as (the build
+   * runs as root). Default: this process's uid.
+   */
+  cacheUid?: number;
+}
+
+export async function bundle(
+  outdir = join(ROOT, "dist"),
+  options: BundleOptions = {},
+): Promise<{ entry: string }> {
   const packageJson = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
     devDependencies?: Record<string, string>;
   };
-  await build({
-    entryPoints: { eventfleet: join(ROOT, "bin/eventfleet.js") },
+  const devDependencies = Object.keys(packageJson.devDependencies ?? {});
+  const plain = options.plain ?? false;
+  const { metafile } = await build({
+    metafile: true,
+    entryPoints: { cli: join(ROOT, "bin/eventfleet.js") },
     outdir,
     bundle: true,
     splitting: true,
     format: "esm",
     platform: "node",
     target: "node22.18",
+    // Packages' ES module builds (the AWS SDK's dist-es) over their CommonJS ones: esbuild then drops what a role
+    // never imports, e.g. @smithy/node-http-handler's HTTP/2 handler and with it node:http2 (~9 MiB RSS, ~40 ms).
+    mainFields: plain ? ["main", "module"] : ["module", "main"],
+    // Less source to read and keep in memory; identifiers stay, so stack traces name our functions.
+    minifyWhitespace: !plain,
+    minifySyntax: !plain,
     // CommonJS packages inside an ESM bundle still call require() for Node built-ins.
     banner: {
       js:
@@ -55,18 +153,28 @@ export async function bundle(outdir = join(ROOT, "dist")): Promise<{ entry: stri
         "const require = __createRequire(import.meta.url);",
     },
     // devDependencies (the emulators behind `eventfleet dev`) are not in the image: `dev` needs a checkout.
-    external: [...BUNDLE_EXTERNALS, ...Object.keys(packageJson.devDependencies ?? {})],
+    external: [...BUNDLE_EXTERNALS, ...devDependencies],
     // Chunks beside the entry: the rewritten source paths are relative to that one directory.
     chunkNames: "[name]-[hash]",
-    plugins: [sourceLocation(outdir)],
+    plugins: plain ? [sourceLocation(outdir)] : [builtinsByRequire(), sourceLocation(outdir)],
     legalComments: "linked",
     logLevel: "warning",
   });
-  return { entry: join(outdir, "eventfleet.js") };
+  const entry = join(outdir, "eventfleet.js");
+  await writeFile(entry, plain ? PLAIN_ENTRY_STUB : ENTRY_STUB);
+  await chmod(entry, 0o755);
+  if (plain) return { entry };
+  await warmCompileCache(outdir, runnableChunks(metafile, outdir, devDependencies), options.cacheUid);
+  return { entry };
 }
 
 if (import.meta.main) {
-  const outdir = resolve(process.argv[2] ?? join(ROOT, "dist"));
-  const { entry } = await bundle(outdir);
+  const { values, positionals } = parseArgs({
+    options: { "cache-uid": { type: "string" } },
+    allowPositionals: true,
+  });
+  const outdir = resolve(positionals[0] ?? join(ROOT, "dist"));
+  const cacheUid = values["cache-uid"] === undefined ? undefined : Number(values["cache-uid"]);
+  const { entry } = await bundle(outdir, cacheUid === undefined ? {} : { cacheUid });
   process.stderr.write(`bundle: ${relative(process.cwd(), entry)} (${pathToFileURL(entry).href})\n`);
 }
