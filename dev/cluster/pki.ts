@@ -67,12 +67,12 @@ async function issue(pair: KeyPair, subject: string, days: number, extra: string
   return pair;
 }
 
-function makeCa(dir: string, name: string): Promise<KeyPair> {
+export function makeCa(dir: string, name: string): Promise<KeyPair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   return issue(pair, `/CN=eventfleet-local-${name}`, 3650);
 }
 
-interface LeafSpec {
+export interface LeafSpec {
   name: string;
   subject: string;
   ca: KeyPair;
@@ -81,7 +81,7 @@ interface LeafSpec {
   dir?: string;
 }
 
-function makeLeaf(dir: string, spec: LeafSpec): Promise<KeyPair> {
+export function makeLeaf(dir: string, spec: LeafSpec): Promise<KeyPair> {
   const out = spec.dir ?? dir;
   const pair = {
     cert: join(out, spec.dir ? "tls.crt" : `${spec.name}.crt`),

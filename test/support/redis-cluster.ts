@@ -2,8 +2,12 @@
 // temp dir, joined by `redis-cli --cluster create`; failover (a killed master or CLUSTER FAILOVER), restart and
 // resharding of slots (`redis-cli --cluster reshard`) while clients run, each waiting for the cluster to be healthy.
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { makeCa, makeLeaf, type KeyPair } from "../../dev/cluster/pki.ts";
 import { choosePort } from "../../dev/stack/ports.ts";
 import { RestartableRedis } from "./restartable-redis.ts";
 import { waitFor } from "./wait.ts";
@@ -26,6 +30,11 @@ export interface LocalRedisClusterOptions {
   nodeTimeoutMs?: number;
   /** requirepass and masterauth of every node (AUTH as ElastiCache / Azure Cache run it); none by default. */
   password?: string;
+  /**
+   * TLS only, as ElastiCache and Azure Cache run it: clients, the cluster bus and replication over TLS with a
+   * certificate for 127.0.0.1 from a CA of this cluster (`caFile`: what a client must trust).
+   */
+  tls?: boolean;
   /** Deadline of every wait for the cluster to become healthy. */
   readyTimeoutMs?: number;
 }
@@ -69,6 +78,8 @@ const portOf = (node: NodeRef) => (typeof node === "number" ? node : node.port);
 export class LocalRedisCluster {
   readonly #servers = new Map<number, RestartableRedis>();
   readonly #options: Required<Omit<LocalRedisClusterOptions, "password">> & { password?: string };
+  /** The CA and server certificate of a TLS cluster. */
+  #pki: { dir: string; ca: KeyPair; server: KeyPair } | undefined;
   #stopped = false;
   readonly #onExit = () => {
     // A test that dies without stop() must not leave its redis-servers behind (only our own PIDs).
@@ -84,6 +95,7 @@ export class LocalRedisCluster {
       nodeTimeoutMs: options.nodeTimeoutMs ?? 3000,
       readyTimeoutMs: options.readyTimeoutMs ?? 90_000,
       password: options.password,
+      tls: options.tls ?? false,
     };
     process.once("exit", this.#onExit);
   }
@@ -114,9 +126,39 @@ export class LocalRedisCluster {
     return this.#options.password;
   }
 
+  /** The CA certificate (PEM file) a client of a TLS cluster must trust (NODE_EXTRA_CA_CERTS for a role). */
+  get caFile(): string | undefined {
+    return this.#pki?.ca.cert;
+  }
+
+  /**
+   * What a role is given: REDIS_CLUSTER_NODES, and REDIS_URL naming a seed with the password and, for TLS,
+   * rediss:// (plus NODE_EXTRA_CA_CERTS, so the role trusts this cluster's CA).
+   */
+  get env(): Record<string, string> {
+    const auth = this.password ? `:${encodeURIComponent(this.password)}@` : "";
+    const scheme = this.#pki ? "rediss" : "redis";
+    return {
+      REDIS_CLUSTER_NODES: this.seeds,
+      REDIS_URL: `${scheme}://${auth}${this.seeds.split(",")[0]}`,
+      ...(this.#pki ? { NODE_EXTRA_CA_CERTS: this.#pki.ca.cert } : {}),
+    };
+  }
+
   async #create(): Promise<void> {
-    const { masters, replicasPerMaster, persistence, nodeTimeoutMs, password } = this.#options;
+    const { masters, replicasPerMaster, persistence, nodeTimeoutMs, password, tls } = this.#options;
     const count = masters * (1 + replicasPerMaster);
+    if (tls) {
+      const dir = mkdtempSync(join(tmpdir(), "eventfleet-redis-cluster-pki-"));
+      const ca = await makeCa(dir, "ca");
+      const server = await makeLeaf(dir, {
+        name: "redis",
+        subject: "/CN=redis",
+        ca,
+        sans: ["IP:127.0.0.1", "DNS:localhost"],
+      });
+      this.#pki = { dir, ca, server };
+    }
     if (masters < 3)
       throw new Error(`a Redis Cluster needs at least 3 masters (redis-cli refuses fewer), got ${masters}`);
     for (let i = 0; i < count; i++) {
@@ -141,6 +183,7 @@ export class LocalRedisCluster {
           "--cluster-replica-validity-factor",
           "0",
           ...(password ? ["--requirepass", password, "--masterauth", password] : []),
+          ...(this.#pki ? this.#tlsArgs(port) : []),
         ],
       });
       this.#servers.set(port, server);
@@ -375,6 +418,30 @@ export class LocalRedisCluster {
     process.removeListener("exit", this.#onExit);
     await Promise.all([...this.#servers.values()].map((server) => server.kill()));
     for (const server of this.#servers.values()) server.removeDataDir();
+    if (this.#pki) rmSync(this.#pki.dir, { recursive: true, force: true });
+  }
+
+  /** The node serves TLS on `port` and nothing in plain text; bus and replication speak TLS too. */
+  #tlsArgs(port: number): string[] {
+    const pki = this.#pki!;
+    return [
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--tls-cert-file",
+      pki.server.cert,
+      "--tls-key-file",
+      pki.server.key,
+      "--tls-ca-cert-file",
+      pki.ca.cert,
+      "--tls-auth-clients",
+      "no",
+      "--tls-cluster",
+      "yes",
+      "--tls-replication",
+      "yes",
+    ];
   }
 
   #runningPorts(): number[] {
@@ -399,6 +466,7 @@ export class LocalRedisCluster {
       host: HOST,
       port,
       password: this.#options.password,
+      ...(this.#pki ? { tls: { ca: readFileSync(this.#pki.ca.cert) } } : {}),
       lazyConnect: true,
       connectTimeout: 5000,
       maxRetriesPerRequest: 0,
@@ -415,7 +483,10 @@ export class LocalRedisCluster {
   }
 
   async #redisCli(args: string[]): Promise<string> {
-    const auth = this.#options.password ? ["-a", this.#options.password, "--no-auth-warning"] : [];
+    const auth = [
+      ...(this.#options.password ? ["-a", this.#options.password, "--no-auth-warning"] : []),
+      ...(this.#pki ? ["--tls", "--cacert", this.#pki.ca.cert] : []),
+    ];
     try {
       const { stdout } = await run("redis-cli", [...auth, ...args], {
         timeout: 300_000,

@@ -62,8 +62,7 @@ async function singleRedis(): Promise<ChaosRedis> {
 
 async function clusterRedis(): Promise<ChaosRedis> {
   const cluster = await LocalRedisCluster.start();
-  // REDIS_URL names a seed: in cluster mode it carries only credentials and TLS (none here).
-  const env = { REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: `redis://${cluster.seeds.split(",")[0]}` };
+  const env = cluster.env;
   return {
     mode: "cluster",
     env,
