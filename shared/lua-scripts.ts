@@ -1,6 +1,7 @@
 // Atomic Redis state changes live in .lua files beside their module; this defines them once as ioredis commands,
 // resolving `-- #include <path from the repository root>` lines so that shared Lua pieces are written once.
 import { readFileSync } from "node:fs";
+import { Cluster } from "ioredis";
 import type { RedisClient } from "./redis-connection.ts";
 
 export type ScriptCommand<R = unknown> = (...args: (string | number)[]) => Promise<R>;
@@ -75,6 +76,13 @@ export function defineLuaScripts<N extends string, R = unknown>(
   const commands = {} as Record<N, ScriptCommand<R>>;
   for (const name of Object.keys(files) as N[]) {
     redis.defineCommand(name, { lua: source(new URL(files[name], moduleUrl)) });
+    // ioredis' cluster autopipelining groups a script call by its first argument, here the key count, not by its
+    // first key: scripts of different slots would share a pipeline and be refused ("same slots allocation
+    // group"). On a cluster each script call goes out on its own.
+    if (redis instanceof Cluster) {
+      const ignored = redis.options.autoPipeliningIgnoredCommands ?? [];
+      if (!ignored.includes(name)) redis.options.autoPipeliningIgnoredCommands = [...ignored, name];
+    }
     const command = (redis as unknown as Record<N, ScriptCommand<R>>)[name];
     commands[name] = command.bind(redis);
   }
