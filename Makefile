@@ -56,12 +56,13 @@ clients: system-deps ## install the pinned Python/Go clients of the conformance 
 dev: $(NPM_STAMP) stack-deps ## the whole system on local emulators (Ctrl-C stops it)
 	node bin/eventfleet.js dev
 
-cluster: $(NPM_STAMP) system-deps tools ## make dev + a local Kubernetes control plane and KEDA (KUBECONFIG in .eventfleet/stack.env)
+cluster: $(NPM_STAMP) system-deps tools ## make dev + a local Kubernetes cluster: control plane, KEDA, a node (KUBECONFIG in .eventfleet/stack.env)
 	node bin/eventfleet.js dev --cluster
 
 # Go builds from the module proxy, cached per machine (~/.cache/eventfleet/bin): minutes the first time, seconds after.
-cluster-bins: ## build (or reuse) etcd, kube-apiserver/-controller-manager/-scheduler and KEDA from their Go modules
+cluster-bins: ## build (or reuse) etcd, kube-apiserver/-controller-manager/-scheduler, KEDA and the node (kubelet, containerd, CNI) from their Go modules
 	@bash scripts/build-cluster-bins.sh >/dev/null
+	@bash scripts/build-node-bins.sh >/dev/null
 
 # Jaeger for the tracing tests (from its Go module, cached per machine like the cluster's programs). The tests build it
 # themselves when it is missing, but then inside the test run, competing with the tests for the CPU.

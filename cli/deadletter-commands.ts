@@ -125,6 +125,7 @@ async function replayCommand(options: ReplayCommandOptions): Promise<void> {
     cosmos = clients.createCosmosClient({
       COSMOS_ENDPOINT: config.COSMOS_ENDPOINT,
       COSMOS_KEY: config.COSMOS_KEY,
+      COSMOS_EMULATOR: config.COSMOS_EMULATOR,
     });
     const database = cosmos.database(topology.cosmos.database);
     target = {

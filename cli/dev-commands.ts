@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { LocalCluster } from "../dev/cluster/cluster.ts";
+import type { ClusterBesideStack } from "../dev/cluster/dev-cluster.ts";
 import { readStackEnv } from "../dev/stack/stack-env.ts";
 
 const STOP_BUDGET_MS = 10_000;
@@ -93,9 +93,9 @@ export function registerDevCommands(program: Command): void {
           );
           process.exit(1);
         }
-        let cluster: LocalCluster | undefined;
+        let cluster: ClusterBesideStack | undefined;
         if (options.cluster) {
-          out("eventfleet dev: starting the local Kubernetes cluster (etcd, kube-*, KEDA)…");
+          out("eventfleet dev: starting the local Kubernetes cluster (etcd, kube-*, KEDA, a node)…");
           try {
             const { startClusterBeside } = await import("../dev/cluster/dev-cluster.ts");
             cluster = await startClusterBeside(stack, root, stateDir, (line) => out(`  ${line}`));
@@ -146,14 +146,19 @@ export function registerDevCommands(program: Command): void {
         if (stack.roles.length === 0) out("  (no roles started: --emulators-only, or none is built yet)");
         if (cluster) {
           out(
-            "local Kubernetes cluster (no node: pods stay Pending; KEDA and the HPA still act on Deployments):",
+            cluster.node
+              ? `local Kubernetes cluster with node ${cluster.node.name} (pods run ${cluster.node.appImage.missing ? "nothing of ours: " + cluster.node.appImage.missing : cluster.node.appImage.image}):`
+              : `local Kubernetes cluster (no node: ${cluster.noNode}; pods stay Pending, KEDA and the HPA still act on Deployments):`,
           );
-          for (const p of cluster.processes) out(`  ${p.name.padEnd(36)} ${p.where}  (pid ${p.process.pid})`);
+          for (const p of [...cluster.processes, ...(cluster.node?.processes ?? [])])
+            out(`  ${p.name.padEnd(36)} ${p.where}  (pid ${p.process.pid})`);
           out(`  kubeconfig                           ${cluster.kubeconfig}`);
           out(
             `  try: KUBECONFIG=${cluster.kubeconfig} .tools/bin/helm install eventfleet helm/eventfleet \\`,
           );
-          out("         -n eventfleet --create-namespace -f deploy/local.yaml   (k8s-tests/README.md)");
+          out(
+            `         -n eventfleet -f deploy/local.yaml ${cluster.podSets.join(" ")}   (k8s-tests/README.md)`,
+          );
         }
         out("");
         out(`endpoints: ${stack.envFile}  (load them with: set -a; . ${stack.envFile}; set +a)`);

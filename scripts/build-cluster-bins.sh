@@ -3,7 +3,7 @@
 # binaries) into a machine-wide cache, and prints where each one is as KEY=path lines (what dev/cluster reads).
 #
 #   bash scripts/build-cluster-bins.sh            # control plane + KEDA (etcd, kube-*, keda-*) and the CRD folders
-#   bash scripts/build-cluster-bins.sh --node     # also kubelet (for a node; see k8s-tests/README.md)
+# (The node — kubelet, containerd, CNI plugins, pause image — is scripts/build-node-bins.sh.)
 #
 # The wrapper modules under dev/cluster/go/ pin the versions (their go.mod/go.sum); a binary is named
 # <component>-<version>-<go.sum hash>, so a second run finds it and takes a second or two. The Go build and module
@@ -12,12 +12,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 GO_DIR="$ROOT/dev/cluster/go"
 BIN_CACHE="${EVENTFLEET_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfleet/bin}"
-WITH_NODE=0
 for arg in "$@"; do
-  case "$arg" in
-    --node) WITH_NODE=1 ;;
-    *) echo "build-cluster-bins: unknown argument $arg (only --node)" >&2; exit 2 ;;
-  esac
+  echo "build-cluster-bins: unknown argument $arg (the node's programs: scripts/build-node-bins.sh)" >&2
+  exit 2
 done
 
 command -v go >/dev/null || {
@@ -64,9 +61,6 @@ for c in kube-apiserver kube-controller-manager kube-scheduler; do
 done
 build KEDA_OPERATOR keda keda-operator github.com/kedacore/keda/v2/cmd/operator "$KEDA_VERSION" "$KEDA_LDFLAGS"
 build KEDA_METRICS_APISERVER keda keda-metrics-apiserver github.com/kedacore/keda/v2/cmd/adapter "$KEDA_VERSION" "$KEDA_LDFLAGS"
-if [ "$WITH_NODE" = 1 ]; then
-  build KUBELET kubernetes kubelet k8s.io/kubernetes/cmd/kubelet "$K8S_VERSION" "$K8S_LDFLAGS"
-fi
 
 # The CRDs come from the modules' own files: KEDA's config/crd/bases, the Prometheus Operator's example CRDs.
 KEDA_DIR=$(cd "$GO_DIR/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)

@@ -32,6 +32,7 @@ declare -A PROVIDES=(
   [debootstrap]=debootstrap
   [unzip]=unzip
   [openssl]=openssl
+  [iproute2]=ip
 )
 # package -> a Python module it provides to Debian's python3 (the Event Hubs emulator's conformance clients)
 declare -A PYTHON_MODULES=(
@@ -41,9 +42,10 @@ declare -A PYTHON_MODULES=(
 STACK=(redis-server)
 # redis-tools: redis-cli, which joins and reshards the tests' Redis Cluster (test/support/redis-cluster.ts);
 # promtool and yamllint: chart and rule tests; buildah, podman, runc, debootstrap: `make image`; unzip: helm;
-# openssl: the local cluster's certificates (dev/cluster/pki.ts); python3-qpid-proton and python3-venv: the
-# Event Hubs conformance clients (dev/eventhubs-emulator/conformance).
-TEST_AND_IMAGE=(redis-tools prometheus yamllint buildah podman runc debootstrap unzip openssl python3-qpid-proton python3-venv)
+# openssl: the local cluster's certificates (dev/cluster/pki.ts); runc and iproute2: its node's containers and pod
+# network (dev/cluster/node.ts); python3-qpid-proton and python3-venv: the Event Hubs conformance clients
+# (dev/eventhubs-emulator/conformance).
+TEST_AND_IMAGE=(redis-tools prometheus yamllint buildah podman runc debootstrap unzip openssl iproute2 python3-qpid-proton python3-venv)
 ORDER=("${STACK[@]}")
 [[ $group == all ]] && ORDER+=("${TEST_AND_IMAGE[@]}")
 

@@ -38,6 +38,8 @@ export function createStorageClients(config: StorageConfig): {
 export interface CosmosConfig {
   COSMOS_ENDPOINT: string;
   COSMOS_KEY?: string | undefined;
+  /** The endpoint is the local emulator; default: whether it is on this machine's loopback. */
+  COSMOS_EMULATOR?: boolean | undefined;
 }
 
 /** True for an endpoint on this machine: the local Cosmos emulator, whose self-signed certificate has expired. */
@@ -47,7 +49,7 @@ export function isLocalEndpoint(url: string): boolean {
 }
 
 export function createCosmosClient(config: CosmosConfig): CosmosClient {
-  const local = isLocalEndpoint(config.COSMOS_ENDPOINT);
+  const local = config.COSMOS_EMULATOR ?? isLocalEndpoint(config.COSMOS_ENDPOINT);
   return new CosmosClient({
     endpoint: config.COSMOS_ENDPOINT,
     ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: new DefaultAzureCredential() }),

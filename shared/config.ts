@@ -194,6 +194,12 @@ export const cosmosEnv = {
     description: "Cosmos DB key (local emulator); unset in AKS, where workload identity is used.",
     secret: true,
   }),
+  COSMOS_EMULATOR: envVar(schemas.boolean.optional(), {
+    expects: "true or false",
+    description:
+      "The endpoint is the local Cosmos emulator (its self-signed certificate accepted, no region discovery). " +
+      "Unset: true for a loopback endpoint; set it for an emulator reached on another address (pods of the local cluster).",
+  }),
   COSMOS_DATABASE: envVar(
     z
       .string()

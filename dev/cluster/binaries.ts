@@ -1,5 +1,5 @@
-// Where the cluster's programs are: scripts/build-cluster-bins.sh builds them from Go modules once per machine
-// (cached) and prints KEY=path lines, which this module reads.
+// Where the cluster's programs are: scripts/build-cluster-bins.sh (control plane, KEDA) and scripts/build-node-bins.sh
+// (the node) build them from Go modules once per machine (cached) and print KEY=path lines, which this module reads.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
@@ -30,33 +30,65 @@ const KEYS: (keyof ClusterBinaries)[] = [
 ];
 
 /**
- * Builds what is missing (minutes the first time on a machine, a second or two afterwards) and returns the paths.
- * `progress` receives the script's stderr lines (what it builds and how long it took).
+ * Runs one of the build scripts (scripts/build-*-bins.sh: they build what is missing, minutes the first time on a
+ * machine, a second or two afterwards) and returns its KEY=path lines for `keys`. `progress` receives the script's
+ * own progress lines (those starting with `<script name>:`: what it builds and how long it took).
  */
-export async function clusterBinaries(
+export async function runBuildScript<K extends string>(
   root: string,
+  script: string,
+  keys: readonly K[],
   progress: (line: string) => void,
-): Promise<ClusterBinaries> {
-  const script = join(root, "scripts/build-cluster-bins.sh");
-  const child = spawn("bash", [script], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+): Promise<Record<K, string>> {
+  const prefix = `${script.replace(/^.*\//, "").replace(/\.sh$/, "")}:`;
+  const child = spawn("bash", [join(root, script)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderrTail = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
   child.stderr.on("data", (chunk: Buffer) => {
     const text = chunk.toString("utf8");
     stderrTail = (stderrTail + text).slice(-4000);
-    for (const line of text.split("\n")) if (line.startsWith("build-cluster-bins:")) progress(line);
+    for (const line of text.split("\n")) if (line.startsWith(prefix)) progress(line);
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`scripts/build-cluster-bins.sh failed (exit ${code}):\n${stderrTail}`);
-  const found: Partial<ClusterBinaries> = {};
+  if (code !== 0) throw new Error(`${script} failed (exit ${code}):\n${stderrTail}`);
+  const found: Partial<Record<K, string>> = {};
   for (const line of stdout.split("\n")) {
     const at = line.indexOf("=");
-    const key = line.slice(0, at) as keyof ClusterBinaries;
-    if (at > 0 && KEYS.includes(key)) found[key] = line.slice(at + 1);
+    const key = line.slice(0, at) as K;
+    if (at > 0 && keys.includes(key)) found[key] = line.slice(at + 1);
   }
-  const missing = KEYS.filter((k) => !found[k]);
-  if (missing.length > 0)
-    throw new Error(`scripts/build-cluster-bins.sh did not print ${missing.join(", ")}`);
-  return found as ClusterBinaries;
+  const missing = keys.filter((k) => !found[k]);
+  if (missing.length > 0) throw new Error(`${script} did not print ${missing.join(", ")}`);
+  return found as Record<K, string>;
+}
+
+/** The control plane's programs (scripts/build-cluster-bins.sh). */
+export function clusterBinaries(root: string, progress: (line: string) => void): Promise<ClusterBinaries> {
+  return runBuildScript(root, "scripts/build-cluster-bins.sh", KEYS, progress);
+}
+
+/** The node's programs and images (scripts/build-node-bins.sh). */
+export interface NodeBinaries {
+  KUBELET: string;
+  /** containerd, containerd-shim-runc-v2 and ctr, side by side. */
+  CONTAINERD_DIR: string;
+  CONTAINERD_VERSION: string;
+  /** bridge, host-local, loopback, portmap. */
+  CNI_BIN_DIR: string;
+  PAUSE_IMAGE: string;
+  PAUSE_IMAGE_ARCHIVE: string;
+}
+
+const NODE_KEYS: (keyof NodeBinaries)[] = [
+  "KUBELET",
+  "CONTAINERD_DIR",
+  "CONTAINERD_VERSION",
+  "CNI_BIN_DIR",
+  "PAUSE_IMAGE",
+  "PAUSE_IMAGE_ARCHIVE",
+];
+
+export function nodeBinaries(root: string, progress: (line: string) => void): Promise<NodeBinaries> {
+  return runBuildScript(root, "scripts/build-node-bins.sh", NODE_KEYS, progress);
 }

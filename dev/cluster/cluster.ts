@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { clusterBinaries, type ClusterBinaries } from "./binaries.ts";
 import { startControlPlane, type ControlPlaneProcess } from "./control-plane.ts";
 import { installCrds, startKeda } from "./keda.ts";
-import { createPki } from "./pki.ts";
+import { startNode, type LocalNode } from "./node.ts";
+import { createPki, type ClusterPki } from "./pki.ts";
 
 export interface ClusterOptions {
   root: string;
@@ -16,6 +17,11 @@ export interface ClusterOptions {
    * `LocalCluster.addKeda()` adds it later.
    */
   keda?: boolean;
+  /**
+   * Start a node (containerd + kubelet, dev/cluster/node.ts) so pods run. Off by default; `LocalCluster.addNode()`
+   * adds it later.
+   */
+  node?: boolean;
   /** Namespaces KEDA acts in (its WATCH_NAMESPACE); default: all. */
   kedaNamespaces?: string[];
   progress?: (line: string) => void;
@@ -25,11 +31,16 @@ export interface LocalCluster {
   server: string;
   kubeconfig: string;
   bins: ClusterBinaries;
+  pki: ClusterPki;
   processes: ControlPlaneProcess[];
+  /** The node, once started. */
+  node?: LocalNode;
   /** KUBECONFIG, and KEDA_OPERATOR_METRICS_URL once KEDA runs: what stack.env gets. */
   env: Record<string, string>;
   /** Installs the CRDs and starts KEDA (what `keda: true` does at start). */
   addKeda(): Promise<void>;
+  /** Starts the node (what `node: true` does at start); rejects, naming the component, when the machine cannot. */
+  addNode(): Promise<LocalNode>;
   stop(): Promise<void>;
 }
 
@@ -42,8 +53,11 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
   rmSync(dir, { recursive: true, force: true });
   const pki = await createPki(join(dir, "pki"));
   const processes: ControlPlaneProcess[] = [];
+  let node: LocalNode | undefined;
   const stop = async () => {
-    // KEDA first, then the controllers, the API server and etcd last (reverse start order).
+    // The node first (its kubelet talks to the API server), then KEDA, the controllers, the API server, etcd.
+    const problems = (await node?.stop()) ?? [];
+    for (const problem of problems) say(`node cleanup: ${problem}`);
     for (const p of [...processes].reverse()) await p.process.stop(5000);
   };
   try {
@@ -68,9 +82,33 @@ export async function startCluster(options: ClusterOptions): Promise<LocalCluste
       env.KEDA_OPERATOR_METRICS_URL = keda.operatorMetricsUrl;
       say(`KEDA ${bins.KEDA_VERSION} ready (external metrics APIService Available)`);
     };
+    const cluster: LocalCluster = {
+      server: plane.server,
+      kubeconfig: plane.kubeconfig,
+      bins,
+      pki,
+      processes,
+      env,
+      addKeda,
+      addNode: async () => {
+        node = await startNode({
+          root: options.root,
+          dir: join(dir, "node"),
+          logDir,
+          pki,
+          server: plane.server,
+          kubeconfig: plane.kubeconfig,
+          progress: say,
+        });
+        cluster.node = node;
+        return node;
+      },
+      stop,
+    };
     if (options.keda ?? true) await addKeda();
+    if (options.node) await cluster.addNode();
     say(`cluster up in ${Math.round((Date.now() - started) / 1000)} s`);
-    return { server: plane.server, kubeconfig: plane.kubeconfig, bins, processes, env, addKeda, stop };
+    return cluster;
   } catch (error) {
     await stop();
     throw error;

@@ -93,6 +93,12 @@ async function startApiserver(
     `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
     `--proxy-client-key-file=${pki.frontProxyClient.key}`,
     "--enable-aggregator-routing=false",
+    // A node's kubelet (logs, exec, port-forward): authenticated both ways by the cluster CA.
+    `--kubelet-client-certificate=${pki.kubeletClient.cert}`,
+    `--kubelet-client-key=${pki.kubeletClient.key}`,
+    `--kubelet-certificate-authority=${pki.ca.cert}`,
+    // By its address: the node's name resolves nowhere (no DNS on these machines).
+    "--kubelet-preferred-address-types=InternalIP",
     "--profiling=false",
     "--v=1",
   ]);

@@ -2,8 +2,8 @@
 // KEDA 2.16's blobMetadata path is `<Endpoint host[:port]>/<hub>/<group>/checkpoint/<p>` (the connection string's
 // endpoint as written), while @azure/eventhubs-checkpointstore-blob writes `<host>/...` (no port). On Azure neither
 // has a port; on an emulator the hub must therefore be reached on the AMQP default port 5672, with no port written.
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
+import { forwardTcp } from "./tcp-forward.ts";
 
 export const AMQP_PORT = 5672;
 
@@ -18,11 +18,6 @@ export interface HubAlias {
   close(): Promise<void>;
 }
 
-function pipeBoth(a: Socket, b: Socket): void {
-  a.pipe(b).pipe(a);
-  for (const s of [a, b]) s.on("error", () => (a.destroy(), b.destroy()));
-}
-
 /**
  * Forwards <random 127.x.y.z>:5672 to the emulator's own port, so that KEDA and the worker both see the hub on the
  * default port (another loopback address, since 127.0.0.1:5672 may belong to someone's `make dev`).
@@ -34,15 +29,11 @@ export async function aliasHubOnDefaultPort(connectionString: string): Promise<H
   const target = Number(match[2]);
   for (let attempt = 0; ; attempt++) {
     const host = `127.${randomInt(1, 255)}.${randomInt(1, 255)}.${randomInt(1, 255)}`;
-    const server: Server = createServer((socket) => pipeBoth(socket, connect(target, match[1])));
-    const listening = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(AMQP_PORT, host, () => resolve(true));
-    });
-    if (listening) {
+    const forward = await forwardTcp(host, AMQP_PORT, match[1]!, target);
+    if (forward) {
       return {
         connectionString: connectionString.replace(match[0], `Endpoint=sb://${host}`),
-        close: () => new Promise((resolve) => server.close(() => resolve())),
+        close: () => forward.close(),
       };
     }
     if (attempt >= 5)

@@ -12,6 +12,8 @@ const KEYS = [
   "STORAGE_CONNECTION_STRING",
   "COSMOS_ENDPOINT",
   "COSMOS_KEY",
+  // Set when the pods reach the Cosmos emulator on the node's address rather than on loopback (pod-endpoints.ts).
+  "COSMOS_EMULATOR",
 ] as const;
 
 export function localSecretData(stackEnv: Record<string, string>): Record<string, string> {

@@ -24,6 +24,8 @@ export interface ClusterPki {
   admin: KeyPair;
   controllerManager: KeyPair;
   scheduler: KeyPair;
+  /** kube-apiserver's client certificate towards a kubelet (logs, exec, port-forward). */
+  kubeletClient: KeyPair;
   /** KEDA's metrics gRPC link (operator ↔ metrics server) and the metrics server's serving certificate. */
   keda: KeyPair & { dir: string };
   serviceAccountKey: string;
@@ -105,33 +107,39 @@ export async function createPki(dir: string): Promise<ClusterPki> {
   mkdirSync(kedaDir, { recursive: true });
   const [ca, frontProxyCa] = await Promise.all([makeCa(dir, "ca"), makeCa(dir, "front-proxy-ca")]);
   const local = ["IP:127.0.0.1", "DNS:localhost"];
-  const [apiserver, frontProxyClient, admin, controllerManager, scheduler, keda] = await Promise.all([
-    makeLeaf(dir, {
-      name: "apiserver",
-      subject: "/CN=kube-apiserver",
-      ca,
-      sans: [
-        ...local,
-        "IP:10.0.0.1",
-        "DNS:kubernetes",
-        "DNS:kubernetes.default",
-        "DNS:kubernetes.default.svc",
-        "DNS:kubernetes.default.svc.cluster.local",
-      ],
-    }),
-    makeLeaf(dir, { name: "front-proxy-client", subject: "/CN=front-proxy-client", ca: frontProxyCa }),
-    makeLeaf(dir, { name: "admin", subject: "/CN=eventfleet-admin/O=system:masters", ca }),
-    makeLeaf(dir, { name: "controller-manager", subject: "/CN=system:kube-controller-manager", ca }),
-    makeLeaf(dir, { name: "scheduler", subject: "/CN=system:kube-scheduler", ca }),
-    // KEDA loads ca.crt + tls.crt + tls.key from one folder, for its gRPC link both ways and for serving the API.
-    makeLeaf(dir, {
-      name: "keda",
-      subject: "/CN=keda-metrics-apiserver",
-      ca,
-      sans: [...local, "DNS:keda-operator.keda.svc", "DNS:keda-metrics-apiserver.keda.svc"],
-      dir: kedaDir,
-    }),
-  ]);
+  const [apiserver, frontProxyClient, admin, controllerManager, scheduler, keda, kubeletClient] =
+    await Promise.all([
+      makeLeaf(dir, {
+        name: "apiserver",
+        subject: "/CN=kube-apiserver",
+        ca,
+        sans: [
+          ...local,
+          "IP:10.0.0.1",
+          "DNS:kubernetes",
+          "DNS:kubernetes.default",
+          "DNS:kubernetes.default.svc",
+          "DNS:kubernetes.default.svc.cluster.local",
+        ],
+      }),
+      makeLeaf(dir, { name: "front-proxy-client", subject: "/CN=front-proxy-client", ca: frontProxyCa }),
+      makeLeaf(dir, { name: "admin", subject: "/CN=eventfleet-admin/O=system:masters", ca }),
+      makeLeaf(dir, { name: "controller-manager", subject: "/CN=system:kube-controller-manager", ca }),
+      makeLeaf(dir, { name: "scheduler", subject: "/CN=system:kube-scheduler", ca }),
+      // KEDA loads ca.crt + tls.crt + tls.key from one folder, for its gRPC link both ways and for serving the API.
+      makeLeaf(dir, {
+        name: "keda",
+        subject: "/CN=keda-metrics-apiserver",
+        ca,
+        sans: [...local, "DNS:keda-operator.keda.svc", "DNS:keda-metrics-apiserver.keda.svc"],
+        dir: kedaDir,
+      }),
+      makeLeaf(dir, {
+        name: "apiserver-kubelet-client",
+        subject: "/CN=kube-apiserver-kubelet-client/O=system:masters",
+        ca,
+      }),
+    ]);
   await run("cp", [ca.cert, join(kedaDir, "ca.crt")]);
   const caDir = join(dir, "trusted");
   mkdirSync(caDir, { recursive: true });
@@ -157,11 +165,17 @@ export async function createPki(dir: string): Promise<ClusterPki> {
     admin,
     controllerManager,
     scheduler,
+    kubeletClient,
     keda: { ...keda, dir: kedaDir },
     serviceAccountKey,
     serviceAccountPub,
     caDir,
   };
+}
+
+/** A certificate issued by the cluster CA into the PKI folder (a node's kubelet certificates). */
+export function issueLeaf(pki: ClusterPki, name: string, subject: string, sans?: string[]): Promise<KeyPair> {
+  return makeLeaf(pki.dir, { name, subject, ca: pki.ca, ...(sans ? { sans } : {}) });
 }
 
 /** The base64 of a PEM file, as a kubeconfig's *-data fields want it. */

@@ -1,8 +1,11 @@
-// With a node that runs pods: the release rolls out, every ScaledObject is Ready, an order placed through the API
-// (port-forward) reaches SHIPPED, and `helm test` passes. Skipped, with the reason, on a cluster without a Ready
-// node (the local cluster has none: k8s-tests/README.md says why).
+// With a node that runs pods: the release rolls out and every pod of the chart is Ready with the real image, an order
+// placed through the API (port-forward) reaches SHIPPED, and `helm test` passes. Skipped, with the reason, on a
+// cluster without a Ready node.
 //
-// Needs (external clusters): EVENTFLEET_VALUES (comma-separated values files), EVENTFLEET_IMAGE (repository:tag),
+// Local (`make k8s-test-live`): the local cluster's node (dev/cluster/node.ts) runs the image of `make image` with
+// deploy/local.yaml; the emulators are reached on the pod network's gateway (the runner passes those endpoints). KEDA
+// does not watch this namespace (it scales to zero; here every Deployment keeps its one replica).
+// External clusters: EVENTFLEET_VALUES (comma-separated values files), EVENTFLEET_IMAGE (repository:tag),
 // EVENTFLEET_API_KEY when api.authMode=apikey, and the cloud resources and identities of docs/deploy-*.md.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -10,12 +13,22 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { after, before, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../../test/support/wait.ts";
+import { applyLocalSecret } from "../../dev/cluster/local-secret.ts";
+import { APP_IMAGE } from "../../dev/cluster/node-images.ts";
 import { CHART_DIR, helmMissingReason } from "../support/chart.ts";
-import { clients, liveHelm, testNamespace } from "./live-env.ts";
+import { clients, helmLocal, liveHelm, testNamespace } from "./live-env.ts";
 import { scaledObjectsReady } from "./keda-metrics.ts";
 
 const RELEASE = "ef-flow";
-let skip: string | undefined = helmMissingReason();
+const local = process.env.EVENTFLEET_LIVE === "local";
+let skip: string | undefined =
+  helmMissingReason() ??
+  (local && process.env.EVENTFLEET_LIVE_NO_NODE
+    ? `the local cluster has no node: ${process.env.EVENTFLEET_LIVE_NO_NODE}`
+    : undefined) ??
+  (local && process.env.EVENTFLEET_LIVE_NO_IMAGE ? process.env.EVENTFLEET_LIVE_NO_IMAGE : undefined);
+/** What the chart's pods run: the local node's imported image, or EVENTFLEET_IMAGE. */
+const image = local ? APP_IMAGE : (process.env.EVENTFLEET_IMAGE ?? "");
 let namespace = "";
 let cleanup = async () => {};
 let forward: Server | undefined;
@@ -30,12 +43,17 @@ async function readyNodes(): Promise<number> {
 before(async () => {
   if (skip) return;
   if ((await readyNodes()) === 0) {
-    skip =
-      "no Ready node in this cluster: pods cannot run (the local cluster has no node; see k8s-tests/README.md)";
+    skip = "no Ready node in this cluster: pods cannot run (see k8s-tests/README.md)";
+    return;
+  }
+  if (local) {
+    [namespace, cleanup] = await testNamespace(clients().core, "ef-flow");
+    // The Secret of deploy/local.yaml with the emulators as the pods reach them (the runner's environment).
+    await applyLocalSecret(process.env.KUBECONFIG!, process.env as Record<string, string>, namespace);
+    await helmLocal("install", RELEASE, namespace, ["--wait", "--timeout", "10m"]);
     return;
   }
   const values = (process.env.EVENTFLEET_VALUES ?? "").split(",").filter(Boolean);
-  const image = process.env.EVENTFLEET_IMAGE ?? "";
   if (values.length === 0 || !image.includes(":")) {
     skip = "set EVENTFLEET_VALUES (values files) and EVENTFLEET_IMAGE (repository:tag) to run the order flow";
     return;
@@ -79,14 +97,45 @@ async function forwardApi(kc: k8s.KubeConfig, core: k8s.CoreV1Api): Promise<Serv
   return server;
 }
 
+test("every pod of the chart is Ready, running the release's image", { skip }, async (t) => {
+  if (skip) return t.skip(skip);
+  const { apps, core } = clients();
+  const deployments = (await apps.listNamespacedDeployment({ namespace })).items;
+  assert.ok(
+    deployments.length >= 6,
+    `the chart's Deployments: ${deployments.map((d) => d.metadata?.name).join(", ")}`,
+  );
+  const pods = (await core.listNamespacedPod({ namespace })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp,
+  );
+  const wanted = deployments.reduce((n, d) => n + (d.spec?.replicas ?? 1), 0);
+  assert.equal(pods.length, wanted, `one pod per replica: ${pods.map((p) => p.metadata?.name).join(", ")}`);
+  for (const pod of pods) {
+    const name = pod.metadata?.name;
+    const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
+    assert.equal(ready?.status, "True", `${name} Ready: ${ready?.message ?? pod.status?.phase}`);
+    for (const container of pod.status?.containerStatuses ?? []) {
+      assert.ok(container.ready, `${name}/${container.name} ready`);
+      assert.ok(
+        container.image.endsWith(image.replace(/^docker\.io\//, "")),
+        `${name} runs ${container.image}`,
+      );
+      assert.ok(container.imageID, `${name}/${container.name} has an image id`);
+    }
+  }
+});
+
 test("an order placed through the API reaches SHIPPED, and helm test passes", { skip }, async (t) => {
   if (skip) return t.skip(skip);
   const { kc, core, custom } = clients();
-  const objects = await scaledObjectsReady(custom, namespace);
-  assert.ok(
-    objects.every((s) => s.ready),
-    objects.map((s) => `${s.name}: ${s.message}`).join("; "),
-  );
+  // KEDA watches the scaling tests' namespace only in the local run.
+  if (!local) {
+    const objects = await scaledObjectsReady(custom, namespace);
+    assert.ok(
+      objects.every((s) => s.ready),
+      objects.map((s) => `${s.name}: ${s.message}`).join("; "),
+    );
+  }
   forward = await forwardApi(kc, core);
   const base = `http://127.0.0.1:${(forward.address() as AddressInfo).port}`;
   const headers: Record<string, string> = { "content-type": "application/json" };

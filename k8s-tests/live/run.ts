@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { startCluster, type LocalCluster } from "../../dev/cluster/cluster.ts";
 import { aliasHubOnDefaultPort, type HubAlias } from "../../dev/cluster/hub-endpoint.ts";
+import { forwardEmulatorsToPods, type PodEndpoints } from "../../dev/cluster/pod-endpoints.ts";
 import { startStack, type Stack } from "../../dev/stack/stack.ts";
 import { KEDA_TEST_NAMESPACE, LIVE_ENV_NAME } from "./live-env.ts";
 
@@ -23,17 +24,27 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const LIVE_DIR = join(ROOT, "k8s-tests/live");
 /** Test files that need a cluster without the KEDA API. */
 const PHASE_WITHOUT_KEDA = ["k8s-tests/live/without-keda.test.ts"];
+/**
+ * Test files that run pods: after the others, once the node is up (the KEDA tests expect pods that never run, and
+ * the chart-install profiles name images from registries this machine cannot reach).
+ */
+const PHASE_WITH_NODE = ["k8s-tests/live/order-flow.test.ts"];
 
 function step(message: string): void {
   process.stderr.write(`k8s-test-live: ${message}\n`);
 }
 
+/** The running `node --test`, so a signal to the runner stops it too (with the helm it runs). */
+let testChild: ReturnType<typeof spawn> | undefined;
+
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(
     process.execPath,
     ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files],
-    { cwd: ROOT, stdio: "inherit", env },
+    // Its own process group: a signal to the runner then reaches the test process and what it spawned.
+    { cwd: ROOT, stdio: "inherit", env, detached: true },
   );
+  testChild = child;
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
 }
 
@@ -44,12 +55,41 @@ function liveTestFiles(): string[] {
   return readdirSync(LIVE_DIR)
     .filter((f) => f.endsWith(".test.ts"))
     .map((f) => `k8s-tests/live/${f}`)
-    .filter((f) => !PHASE_WITHOUT_KEDA.includes(f) && (chosen.length === 0 || chosen.includes(f)))
+    .filter(
+      (f) =>
+        !PHASE_WITHOUT_KEDA.includes(f) &&
+        !PHASE_WITH_NODE.includes(f) &&
+        (chosen.length === 0 || chosen.includes(f)),
+    )
     .sort();
 }
 
-function withoutKedaFiles(): string[] {
-  return PHASE_WITHOUT_KEDA.filter((f) => chosen.length === 0 || chosen.includes(f));
+function phaseFiles(phase: string[]): string[] {
+  return phase.filter((f) => chosen.length === 0 || chosen.includes(f));
+}
+
+/**
+ * Starts the node and forwards the emulators to the pod network; the variables the node tests get (the emulators as
+ * pods reach them), or EVENTFLEET_LIVE_NO_NODE with the reason the node could not start (those tests then skip).
+ */
+async function startNode(
+  cluster: LocalCluster,
+  stackEnv: Record<string, string>,
+): Promise<{ env: Record<string, string>; pods?: PodEndpoints }> {
+  const began = Date.now();
+  try {
+    const node = await cluster.addNode();
+    const pods = await forwardEmulatorsToPods(stackEnv, node.network.gateway);
+    step(`emulators forwarded to the pods: ${pods.forwards.join(", ")}`);
+    step(`node up in ${Math.round((Date.now() - began) / 1000)} s`);
+    const env: Record<string, string> = { ...pods.env, EVENTFLEET_LIVE_NODE: node.name };
+    if (node.appImage.missing) env.EVENTFLEET_LIVE_NO_IMAGE = node.appImage.missing;
+    return { env, pods };
+  } catch (error) {
+    const reason = (error as Error).message;
+    step(`NO NODE (the tests that run pods skip): ${reason}`);
+    return { env: { EVENTFLEET_LIVE_NO_NODE: reason } };
+  }
 }
 
 async function runLocal(): Promise<number> {
@@ -58,13 +98,28 @@ async function runLocal(): Promise<number> {
   let stack: Stack | undefined;
   let cluster: LocalCluster | undefined;
   let hub: HubAlias | undefined;
+  let pods: PodEndpoints | undefined;
   const stopAll = async () => {
+    const stopping = Date.now();
     await cluster?.stop();
+    if (cluster?.node)
+      step(`cluster with its node stopped in ${Math.round((Date.now() - stopping) / 1000)} s`);
+    await pods?.close();
     await hub?.close();
     await stack?.stop();
   };
-  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
-  process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
+  const onSignal = (code: number) => {
+    if (testChild?.pid && testChild.exitCode === null) {
+      try {
+        process.kill(-testChild.pid, "SIGTERM");
+      } catch {
+        // gone already
+      }
+    }
+    void stopAll().then(() => process.exit(code));
+  };
+  process.once("SIGINT", () => onSignal(130));
+  process.once("SIGTERM", () => onSignal(143));
   try {
     step(`state and logs in ${stateDir}`);
     [stack, cluster] = await Promise.all([
@@ -90,12 +145,21 @@ async function runLocal(): Promise<number> {
       ...hubEnv,
       EVENTFLEET_LIVE: "local",
     });
-    const first = withoutKedaFiles().length > 0 ? await runTests(withoutKedaFiles(), env()) : 0;
+    const withoutKeda = phaseFiles(PHASE_WITHOUT_KEDA);
+    const first = withoutKeda.length > 0 ? await runTests(withoutKeda, env()) : 0;
     step("installing KEDA and the CRDs (the deploy guides' cluster-side step)");
     await cluster.addKeda();
     const second = liveTestFiles().length > 0 ? await runTests(liveTestFiles(), env()) : 0;
+    let third = 0;
+    const withNode = phaseFiles(PHASE_WITH_NODE);
+    if (withNode.length > 0) {
+      step("starting the node (containerd, kubelet; built from Go modules) for the tests that run pods");
+      const node = await startNode(cluster, stack.env);
+      pods = node.pods;
+      third = await runTests(withNode, { ...env(), ...node.env });
+    }
     step(`done in ${Math.round((Date.now() - started) / 1000)} s`);
-    return first || second;
+    return first || second || third;
   } catch (error) {
     step(`FAILED: ${(error as Error).message}`);
     step(`logs: ${join(stateDir, "logs")}`);

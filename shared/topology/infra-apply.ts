@@ -120,6 +120,7 @@ export async function applyInfra(config: InfraConfig, options: ApplyOptions): Pr
     const cosmos = createCosmosClient({
       COSMOS_ENDPOINT: config.COSMOS_ENDPOINT,
       COSMOS_KEY: config.COSMOS_KEY,
+      COSMOS_EMULATOR: config.COSMOS_EMULATOR,
     });
     try {
       await applyCosmos(base, cosmos);

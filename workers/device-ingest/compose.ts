@@ -89,7 +89,11 @@ export function composeDeviceIngest(
     consumerGroup: options.consumerGroup,
   });
   const storage = createStorageClients(config);
-  const cosmos = createCosmosClient({ COSMOS_ENDPOINT: cosmosEndpoint, COSMOS_KEY: config.COSMOS_KEY });
+  const cosmos = createCosmosClient({
+    COSMOS_ENDPOINT: cosmosEndpoint,
+    COSMOS_KEY: config.COSMOS_KEY,
+    COSMOS_EMULATOR: config.COSMOS_EMULATOR,
+  });
   const database = cosmos.database(topology.cosmos.database);
   const queue = storage.queue.getQueueClient(topology.storageQueue);
   const checkpoints = storage.blob.getContainerClient(topology.blobContainers.checkpoints);
