@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
 import { compileCacheVerdicts } from "../test/support/compile-cache-log.ts";
 import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
+import { TestJaeger, describeTrace, orphans, serviceOf, type JaegerTrace } from "../test/support/jaeger.ts";
 import { placedEvent } from "../test/support/order-event-fixtures.ts";
 import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
 import { freePort } from "../test/support/ports.ts";
@@ -108,6 +109,77 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
     const runner = await startRole(["relay"], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
     await runner.stop("SIGTERM", 20_000);
     assert.equal((await runner.exited).code, 0, runner.tail());
+  });
+
+  void test("with tracing on, the bundled api and inventory worker export one trace: POST → create → send → process", async () => {
+    const jaeger = await TestJaeger.start();
+    try {
+      const env = { ...(await createTestEnv({ aws: true })), ...jaeger.otelEnv };
+      const apiPort = await freePort();
+      await Promise.all([
+        startRole(["api"], { ...env, API_PORT: String(apiPort) }),
+        startRole(["worker", "inventory"], env),
+      ]);
+      const api = `http://127.0.0.1:${apiPort}`;
+      const sku = `BUNDLE-${randomUUID().slice(0, 8)}`;
+      const json = { "content-type": "application/json" };
+      const stocked = await fetch(`${api}/v1/inventory/${sku}`, {
+        method: "PUT",
+        headers: json,
+        body: JSON.stringify({ available: 5 }),
+      });
+      assert.equal(stocked.status, 200, await stocked.text());
+      const placed = await fetch(`${api}/v1/orders`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({
+          customerId: "customer-bundle",
+          items: [{ sku, quantity: 1, unitPriceCents: 100 }],
+          currency: "EUR",
+          shippingAddress: {
+            name: "Ada",
+            line1: "1 Loop St",
+            city: "London",
+            postalCode: "N1",
+            country: "GB",
+          },
+          contact: { email: "ada@example.com" },
+        }),
+      });
+      const order = (await placed.json()) as { id: string };
+      assert.equal(placed.status, 202, JSON.stringify(order));
+      const [found] = await waitFor(
+        async () => {
+          const traces = await jaeger.findTraces("eventfleet-api", { "eventfleet.order_id": order.id });
+          return traces.length > 0 ? traces : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 500, description: `a trace of order ${order.id} in Jaeger` },
+      );
+      const processed = (t: JaegerTrace) =>
+        t.spans.some(
+          (s) => s.operationName.startsWith("process ") && serviceOf(t, s) === "eventfleet-inventory",
+        );
+      const trace = await jaeger.waitForTrace(
+        found!.traceID,
+        (t) => processed(t) && orphans(t).length === 0,
+        "the inventory worker's process span in the order's trace",
+        90_000,
+      );
+      const tree = describeTrace(trace);
+      const operations = new Set(trace.spans.map((s) => `${serviceOf(trace, s)}: ${s.operationName}`));
+      // The HTTP server span (node:http is instrumented, loaded from outside the bundle; Express is bundled, so the
+      // span lacks the route: "POST", not "POST /v1/orders") and eventfleet's own spans.
+      for (const expected of [
+        "eventfleet-api: POST",
+        "eventfleet-api: create orders",
+        "eventfleet-api: send orders",
+      ]) {
+        assert.ok(operations.has(expected), `${expected} in the trace:\n${tree}`);
+      }
+      assert.deepEqual(orphans(trace), [], `no orphan spans:\n${tree}`);
+    } finally {
+      await jaeger.stop();
+    }
   });
 
   void test("worker device-ingest from the bundle is ready against Event Hubs, Blob storage and Cosmos", async () => {

@@ -3,7 +3,7 @@
 // compiled code for every chunk is cached beside them (scripts/compile-cache.ts), so a fresh process skips parsing.
 //   node scripts/bundle.ts [outdir] [--cache-uid <uid>]   (default dist/; the image runs dist/eventfleet.js)
 import { chmod, readFile, writeFile } from "node:fs/promises";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -41,24 +41,45 @@ function sourceLocation(outdir: string): Plugin {
 }
 
 /**
- * Node built-ins that bundled code imports with `import` or `import()` are loaded with require() instead. An ES import of a built-in
- * makes Node build its ES module facade, which reads every export, lazy ones included: `import ... from "node:http"`
- * thereby loads Node's internal undici for http's WebSocket getter (~40 ms of a role's start, and its memory), though
- * no role uses it. The bundle's CommonJS interop reads an export only when code uses it.
+ * Node built-ins that bundled code imports with `import` or `import()` are loaded with require() instead. An ES import of
+ * a built-in makes Node build its ES module facade, which reads every export, lazy ones included: `import ... from
+ * "node:http"` thereby loads Node's internal undici for http's WebSocket getter (~40 ms of a role's start, and its
+ * memory), though no role uses it.
+ * A static import becomes CommonJS interop, which reads an export when code uses it. A dynamic import gets a module
+ * of its own (a chunk) whose named exports are the built-in's plain values, read once (the OTLP exporter's
+ * `const { Agent } = await import("http")`, the AWS SDK's IMDS credentials' `const { request } = await
+ * import("node:http")`); lazy getters (http's WebSocket, CloseEvent, MessageEvent) are left out of those.
  */
 function builtinsByRequire(): Plugin {
   return {
     name: "builtins-by-require",
     setup(on) {
-      on.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
-        (args.kind === "import-statement" || args.kind === "dynamic-import") && isBuiltin(args.path)
-          ? { path: args.path.replace(/^(node:)?/, "node:"), namespace: "builtin-by-require" }
-          : undefined,
-      );
+      on.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+        if (!isBuiltin(args.path)) return undefined;
+        const path = args.path.replace(/^(node:)?/, "node:");
+        if (args.kind === "import-statement") return { path, namespace: "builtin-by-require" };
+        if (args.kind === "dynamic-import") return { path, namespace: "builtin-by-require-dynamic" };
+        return undefined;
+      });
       on.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => ({
         contents: `module.exports = require(${JSON.stringify(args.path)});`,
         loader: "js",
       }));
+      on.onLoad({ filter: /.*/, namespace: "builtin-by-require-dynamic" }, (args) => {
+        const builtin = createRequire(import.meta.url)(args.path) as object;
+        const plain = Object.entries(Object.getOwnPropertyDescriptors(builtin))
+          .filter(([name, descriptor]) => "value" in descriptor && /^[A-Za-z_$][\w$]*$/.test(name))
+          .map(([name]) => name)
+          .filter((name) => name !== "default");
+        return {
+          contents: [
+            `const builtin = require(${JSON.stringify(args.path)});`,
+            "export default builtin;",
+            ...plain.map((name) => `export const ${name} = builtin.${name};`),
+          ].join("\n"),
+          loader: "js",
+        };
+      });
     },
   };
 }
