@@ -1,5 +1,6 @@
-// Start-to-ready time (spawn → /readyz 200) and idle RSS of every role, from the sources (as `make dev` runs them)
-// and from the image's bundle (scripts/bundle.ts), against a bare Node HTTP server; and the image's size.
+// Start-to-ready time (spawn → /readyz 200) and idle memory of every role, from the sources (as `make dev` runs them),
+// from the bundle as first shipped (`plain`) and from the image's bundle run as the image runs it (compile cache,
+// IMAGE_NODE_OPTIONS), against a bare Node HTTP server; and the image's size.
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
@@ -12,18 +13,26 @@ import { createTestEnv } from "../test/support/stack.ts";
 import { median } from "./lib/stats.ts";
 import { ROOT, RoleRunner } from "../test/support/role-runner.ts";
 import { bundle } from "../scripts/bundle.ts";
+import { IMAGE_NODE_OPTIONS } from "../scripts/image-node-options.ts";
 import { imageSizes, type ImageSizes } from "./lib/image-size.ts";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 3);
 /** RSS is read after the process has been idle this long (startup garbage collected or not, as in a pod). */
 const IDLE_MS = 3000;
 
+/**
+ * `source`: bin/eventfleet.js with type stripping; `bundle (plain)`: the bundle before the start-up work (no compile
+ * cache, CommonJS builds, default heap); `bundle`: the image's dist/eventfleet.js with the image's NODE_OPTIONS.
+ */
+export type Build = "source" | "bundle (plain)" | "bundle";
+
 export interface RoleStartupRow {
   role: string;
-  /** `source`: bin/eventfleet.js with type stripping; `bundle`: the image's dist/eventfleet.js. */
-  build: "source" | "bundle";
+  build: Build;
   readyMs: number;
   idleRssMiB: number;
+  /** Anonymous (private) resident memory: RSS without the pages of node's binary and libraries, shared by all. */
+  idlePrivateMiB: number;
   readyRatio: number;
   rssRatio: number;
 }
@@ -31,7 +40,7 @@ export interface RoleStartupRow {
 export interface RoleStartupResult {
   name: string;
   runs: number;
-  baseline: { readyMs: number; idleRssMiB: number };
+  baseline: { readyMs: number; idleRssMiB: number; idlePrivateMiB: number };
   rows: RoleStartupRow[];
   /** Undefined when no image was built (`make image`). */
   image: ImageSizes | undefined;
@@ -41,13 +50,15 @@ export interface RoleStartupResult {
 const BARE_SERVER =
   "require('node:http').createServer((q,s)=>s.end('ok')).listen(Number(process.env.PORT),'127.0.0.1')";
 
-function rssOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) * 1024 : 0;
+/** VmRSS and RssAnon of a process, bytes. */
+function memoryOf(pid: number): { rss: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: field("VmRSS"), anon: field("RssAnon") };
 }
 
 /** The baseline: `node -e` a bare HTTP server, polled the same way as a role's /readyz. */
-async function bareServer(): Promise<{ readyMs: number; rss: number }> {
+async function bareServer(): Promise<{ readyMs: number; rss: number; anon: number }> {
   const port = await anyFreePort();
   const started = performance.now();
   const child = spawn(process.execPath, ["-e", BARE_SERVER], {
@@ -67,7 +78,7 @@ async function bareServer(): Promise<{ readyMs: number; rss: number }> {
     }
     const readyMs = performance.now() - started;
     await delay(IDLE_MS);
-    return { readyMs, rss: rssOf(child.pid!) };
+    return { readyMs, ...memoryOf(child.pid!) };
   } finally {
     child.kill("SIGTERM");
   }
@@ -80,10 +91,12 @@ export async function run(progress: (line: string) => void = () => undefined): P
   });
   const bundleDir = join(ROOT, ".eventfleet", `bench-bundle-${randomUUID().slice(0, 8)}`);
   try {
-    const { entry: bundleEntry } = await bundle(bundleDir);
-    const builds: Array<["source" | "bundle", string]> = [
-      ["source", join(ROOT, "bin/eventfleet.js")],
-      ["bundle", bundleEntry],
+    const { entry: bundleEntry } = await bundle(join(bundleDir, "image"));
+    const { entry: plainEntry } = await bundle(join(bundleDir, "plain"), { plain: true });
+    const builds: Array<[Build, string, Record<string, string>]> = [
+      ["source", join(ROOT, "bin/eventfleet.js"), {}],
+      ["bundle (plain)", plainEntry, {}],
+      ["bundle", bundleEntry, { NODE_OPTIONS: IMAGE_NODE_OPTIONS }],
     ];
     const env = {
       ...(await createTestEnv({ aws: true, azure: true })),
@@ -102,25 +115,28 @@ export async function run(progress: (line: string) => void = () => undefined): P
     ];
     const samples = new Map<
       string,
-      { role: string; build: "source" | "bundle"; ready: number[]; rss: number[] }
+      { role: string; build: Build; ready: number[]; rss: number[]; anon: number[] }
     >();
-    const baseline = { ready: [] as number[], rss: [] as number[] };
+    const baseline = { ready: [] as number[], rss: [] as number[], anon: [] as number[] };
     // Runs interleave roles and the baseline, so load from elsewhere on the machine hits all of them alike.
     for (let run = 0; run < RUNS; run++) {
       const bare = await bareServer();
       baseline.ready.push(bare.readyMs);
       baseline.rss.push(bare.rss);
+      baseline.anon.push(bare.anon);
       for (const [role, args] of roles) {
-        for (const [build, entryFile] of builds) {
-          const runner = new RoleRunner({ name: role, args, env, entry: entryFile });
+        for (const [build, entryFile, buildEnv] of builds) {
+          const runner = new RoleRunner({ name: role, args, env: { ...env, ...buildEnv }, entry: entryFile });
           await runner.start();
           try {
             const readyMs = await runner.waitReady(120_000);
             await delay(IDLE_MS);
             const key = `${role} (${build})`;
-            const entry = samples.get(key) ?? { role, build, ready: [], rss: [] };
+            const entry = samples.get(key) ?? { role, build, ready: [], rss: [], anon: [] };
+            const memory = memoryOf(runner.pid!);
             entry.ready.push(readyMs);
-            entry.rss.push(runner.rssBytes());
+            entry.rss.push(memory.rss);
+            entry.anon.push(memory.anon);
             samples.set(key, entry);
           } finally {
             await runner.stop("SIGTERM", 20_000);
@@ -130,7 +146,11 @@ export async function run(progress: (line: string) => void = () => undefined): P
       progress(`role startup: run ${run + 1}/${RUNS} done`);
     }
     const image = await imageSizes();
-    const base = { readyMs: median(baseline.ready), idleRssMiB: median(baseline.rss) / 2 ** 20 };
+    const base = {
+      readyMs: median(baseline.ready),
+      idleRssMiB: median(baseline.rss) / 2 ** 20,
+      idlePrivateMiB: median(baseline.anon) / 2 ** 20,
+    };
     const rows = [...samples.values()].map((s) => {
       const readyMs = median(s.ready);
       const idleRssMiB = median(s.rss) / 2 ** 20;
@@ -139,23 +159,30 @@ export async function run(progress: (line: string) => void = () => undefined): P
         build: s.build,
         readyMs: Math.round(readyMs),
         idleRssMiB: Math.round(idleRssMiB),
+        idlePrivateMiB: Math.round(median(s.anon) / 2 ** 20),
         readyRatio: Number((readyMs / base.readyMs).toFixed(1)),
         rssRatio: Number((idleRssMiB / base.idleRssMiB).toFixed(1)),
       };
     });
     const markdown = [
-      `### Role start-to-ready and idle RSS (median of ${RUNS} runs; baseline: \`node -e\` bare HTTP server, spawn → first 200)`,
-      "",
+      `### Role start-to-ready and idle memory (median of ${RUNS} runs; baseline: \`node -e\` bare HTTP server, spawn → first 200)`,
       "",
       "`source`: `node bin/eventfleet.js` (TypeScript, type stripping, as `make dev` and the tests run it); " +
-        "`bundle`: the image's `dist/eventfleet.js` (scripts/bundle.ts), run by the same node outside a container.",
+        "`bundle (plain)`: the bundle as first shipped (before the start-up work: no compile cache, the packages' " +
+        "CommonJS builds, default V8 heap); `bundle`: the image's `dist/eventfleet.js` (scripts/bundle.ts) with the " +
+        `image's NODE_OPTIONS (\`${IMAGE_NODE_OPTIONS}\`), run by the same node outside a container. ` +
+        "Idle memory is read after " +
+        `${IDLE_MS / 1000} s idle; private = RssAnon (RSS less the file pages of node's binary and libraries, ` +
+        "which every process of the image on a node shares). The roles run against local emulators over plain " +
+        "HTTP: against AWS and Azure (TLS) each also loads Node's TLS stack (about 5 MiB RSS).",
       "",
-      "| role | build | spawn → /readyz 200 | × baseline | idle RSS | × baseline |",
-      "|---|---|---:|---:|---:|---:|",
-      `| baseline (bare http server) | – | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× |`,
+      "| role | build | spawn → /readyz 200 | × baseline | idle RSS | × baseline | private | × baseline |",
+      "|---|---|---:|---:|---:|---:|---:|---:|",
+      `| baseline (bare http server) | – | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× | ${Math.round(base.idlePrivateMiB)} MiB | 1.0× |`,
       ...rows.map(
         (r) =>
-          `| ${r.role} | ${r.build} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× |`,
+          `| ${r.role} | ${r.build} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× | ` +
+          `${r.idlePrivateMiB} MiB | ${(r.idlePrivateMiB / base.idlePrivateMiB).toFixed(1)}× |`,
       ),
       "",
       image
@@ -165,7 +192,11 @@ export async function run(progress: (line: string) => void = () => undefined): P
     return {
       name: "role-startup",
       runs: RUNS,
-      baseline: { readyMs: Math.round(base.readyMs), idleRssMiB: Math.round(base.idleRssMiB) },
+      baseline: {
+        readyMs: Math.round(base.readyMs),
+        idleRssMiB: Math.round(base.idleRssMiB),
+        idlePrivateMiB: Math.round(base.idlePrivateMiB),
+      },
       rows,
       image,
       markdown,

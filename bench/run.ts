@@ -1,5 +1,6 @@
-// `make bench`: every benchmark in one run → bench/results/latest.md and latest.json (figures with same-run baselines).
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+// `make bench`: every benchmark in one run → bench/results/latest.md and latest.json (figures with same-run baselines);
+// `node bench/run.ts <step>...` re-runs those steps and keeps the other sections of the last report.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderProfile } from "./lib/cpu-profile.ts";
 import { machineInfo, machineLine } from "./lib/machine.ts";
@@ -175,7 +176,7 @@ function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[
     }
     case "scale-from-zero": {
       const cold = obj(r.coldMs);
-      return (["source", "bundle"] as const).map((build) => ({
+      return Object.keys(cold).map((build) => ({
         figure: `scale from zero: first message in an empty queue → handled by a freshly spawned worker (${build}) vs by a running one`,
         value: ms(num(cold[build])),
         baseline: ms(num(r.warmMs)),
@@ -249,8 +250,10 @@ for (const [i, step] of steps.entries()) {
   }
 }
 
-let profiles: Awaited<ReturnType<typeof profileOrderRoles>> = [];
-if (only.length === 0 || only.includes("profile")) {
+type Profiles = Awaited<ReturnType<typeof profileOrderRoles>>;
+let profiles: Profiles = [];
+const profiled = only.length === 0 || only.includes("profile");
+if (profiled) {
   say("profile: api and workers under --cpu-prof, 400 orders at 40/s");
   try {
     profiles = await profileOrderRoles(400, 40);
@@ -259,11 +262,48 @@ if (only.length === 0 || only.includes("profile")) {
   }
 }
 
+// `node bench/run.ts <step>...` re-runs those steps only: the report keeps every other section of the last report,
+// each marked with the commit and date it was measured at.
+const outDir = join(ROOT, "bench/results");
+const measuredAt = new Map<string, string>(
+  [...results.keys()].map((name) => [name, `${machine.commit}, ${machine.date}`]),
+);
+const previousFile = join(outDir, "latest.json");
+if (only.length > 0 && existsSync(previousFile)) {
+  const previous = JSON.parse(readFileSync(previousFile, "utf8")) as {
+    machine: { commit: string; date: string };
+    results: Record<string, Loose>;
+    profiles: Profiles;
+    measuredAt?: Record<string, string>;
+    durations?: Record<string, number>;
+  };
+  const order = STEPS.map((s) => s.name);
+  for (const [name, result] of Object.entries(previous.results)) {
+    if (results.has(name)) continue;
+    results.set(name, result);
+    durations.set(name, previous.durations?.[name] ?? 0);
+    measuredAt.set(
+      name,
+      previous.measuredAt?.[name] ?? `${previous.machine.commit}, ${previous.machine.date}`,
+    );
+  }
+  const sorted = [...results].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+  results.clear();
+  for (const [name, result] of sorted) results.set(name, result);
+  if (!profiled) profiles = previous.profiles;
+}
+
 const figures = [...results].flatMap(([name, result]) => figuresOf(name, result, results));
 const lines = [
   "# eventfleet benchmark report",
   "",
   `Machine: ${machineLine(machine)}. Whole run: ${((performance.now() - runStarted) / 60_000).toFixed(1)} min.`,
+  ...(only.length > 0
+    ? [
+        "",
+        `This run re-measured ${only.join(", ")} only; every other section is from an earlier run, at the commit and date its heading comment gives.`,
+      ]
+    : []),
   "",
   "Every figure is compared with a baseline measured in the same run on the same machine; timings are medians",
   "of several runs (see each section). Everything runs on local emulators (fauxqs, azurite, @vercel/cosmosdb-server,",
@@ -280,7 +320,7 @@ const lines = [
   "## Sections",
   "",
   ...[...results].flatMap(([name, result]) => [
-    `<!-- ${name}: ${((durations.get(name) ?? 0) / 1000).toFixed(0)} s -->`,
+    `<!-- ${name}: ${((durations.get(name) ?? 0) / 1000).toFixed(0)} s, measured at ${measuredAt.get(name) ?? "?"} -->`,
     typeof result.markdown === "string"
       ? result.markdown
       : "```json\n" + JSON.stringify(result, null, 2) + "\n```",
@@ -294,12 +334,23 @@ const lines = [
       ]
     : []),
 ];
-const outDir = join(ROOT, "bench/results");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "latest.md"), lines.join("\n"));
 writeFileSync(
   join(outDir, "latest.json"),
-  `${JSON.stringify({ machine, figures, problems, results: Object.fromEntries(results), profiles }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      machine,
+      figures,
+      problems,
+      results: Object.fromEntries(results),
+      profiles,
+      measuredAt: Object.fromEntries(measuredAt),
+      durations: Object.fromEntries(durations),
+    },
+    null,
+    2,
+  )}\n`,
 );
 say(`wrote bench/results/latest.md (${figures.length} figures, ${problems.length} not measured)`);
 process.exit(0);
