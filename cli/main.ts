@@ -6,6 +6,7 @@ import { registerDevCommands } from "./dev-commands.ts";
 import { registerInfraCommands } from "./infra-commands.ts";
 import { registerDeadletterCommands } from "./deadletter-commands.ts";
 import { registerDlqCommands } from "./dlq-commands.ts";
+import { registerRedisCommands } from "./redis-commands.ts";
 import { registerRoleCommands } from "./role-commands.ts";
 import type { ConfigCatalog } from "./role-environment-help.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
@@ -30,6 +31,8 @@ export function buildProgram(catalog?: ConfigCatalog, argv: readonly string[] = 
   registerDlqCommands(program);
 
   registerDeadletterCommands(program);
+
+  registerRedisCommands(program);
 
   registerSimulateCommands(program);
 

@@ -62,6 +62,30 @@ export function redisKeys(env: string, options: RedisKeyOptions = {}) {
      */
     legacyOutbox: `${prefix}outbox`,
     /**
+     * Keys of the layout before slot groups (no hash tags, one Redis), read only by the one-shot migration
+     * (shared/orders/legacy-layout-migration.ts): the key families and, from a key, the id it names.
+     */
+    legacy: {
+      order: (orderId: string) => `${prefix}order:${orderId}`,
+      history: (orderId: string) => `${prefix}order:${orderId}:history`,
+      reservation: (orderId: string) => `${prefix}reservation:${orderId}`,
+      shipment: (orderId: string) => `${prefix}shipment:${orderId}`,
+      stock: (sku: string) => `${prefix}stock:${sku}`,
+      /** SCAN patterns of each family (the current layout's keys match too: they carry a `{`). */
+      patterns: {
+        order: `${prefix}order:*`,
+        reservation: `${prefix}reservation:*`,
+        shipment: `${prefix}shipment:*`,
+        stock: `${prefix}stock:*`,
+      },
+      /** The id a former key names (`family` as in `patterns`), or undefined for a current (tagged) key. */
+      idOf: (family: "order" | "reservation" | "shipment" | "stock", key: string) => {
+        const rest = key.slice(`${prefix}${family}:`.length);
+        if (key.includes("{") || rest === "" || rest.includes(":")) return undefined;
+        return rest;
+      },
+    },
+    /**
      * String remembering an API response for an Idempotency-Key of one principal, 24 h. In the slot group of the
      * principal and key: the API gives the order it creates an id in that same group (OrderStore.newOrderId).
      */

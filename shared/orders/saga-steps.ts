@@ -67,11 +67,13 @@ interface OrderLines {
 }
 
 export class SagaSteps {
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #holds: StockHolds;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand<string[]>>;
 
   constructor(redis: RedisClient, options: { env: string; slotGroups?: number }) {
+    this.#redis = redis;
     this.#keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
     this.#holds = new StockHolds(redis, this.#keys);
     this.#scripts = defineLuaScripts<keyof typeof SCRIPTS, string[]>(redis, import.meta.url, SCRIPTS);
@@ -98,10 +100,14 @@ export class SagaSteps {
     const lines = linesPerSku(order.items);
     const { orderId } = order;
     const now = new Date().toISOString();
-    const decisions = await Promise.all(lines.map((line) => this.#holds.hold(orderId, line, now)));
+    // An order past ACKNOWLEDGED (a duplicate delivery) takes no holds: the order side answers at once.
+    const acknowledged = (await this.#redis.hget(this.#keys.order(orderId), "status")) === "ACKNOWLEDGED";
+    const decisions = acknowledged
+      ? await Promise.all(lines.map((line) => this.#holds.hold(orderId, line, now)))
+      : [];
     const missing: MissingLine[] = [];
-    lines.forEach((line, i) => {
-      const decision = decisions[i]!;
+    decisions.forEach((decision, i) => {
+      const line = lines[i]!;
       // `released`: an earlier attempt's compensation (or a cancel) gave it back; the short SKU that caused it
       // is listed by its own sticky decision.
       if (decision.status === "short")
@@ -110,7 +116,7 @@ export class SagaSteps {
     const allHeld = decisions.every((d) => d.status === "held" || d.status === "committed");
     // Compensation before the rejection is recorded: a crash in between leaves the order ACKNOWLEDGED, and the
     // redelivery finds the same decisions and completes it.
-    if (!allHeld) await this.#holds.releaseAll(orderId, lines, now);
+    if (acknowledged && !allHeld) await this.#holds.releaseAll(orderId, lines, now);
     const fill = slot("missing") as unknown as MissingLine[];
     const [outcome, detail] = await this.#scripts.efSagaReserve(
       4,
@@ -136,13 +142,11 @@ export class SagaSteps {
         return { outcome, missing: JSON.parse(detail!) as MissingLine[] };
       case "cancelled":
         // Cancelled while (or before) the holds were taken: none of them may stay.
-        if (allHeld) await this.#holds.releaseAll(orderId, lines, now);
+        await this.#holds.releaseAll(orderId, lines, now);
         return { outcome, release: detail as "released" | "tombstoned" | "unchanged" };
       case "settled":
         return { outcome, status: detail ?? "" };
       default:
-        // No order: nothing may stay held for it either.
-        if (allHeld) await this.#holds.releaseAll(orderId, lines, now);
         return { outcome: "not_found" };
     }
   }
