@@ -1,6 +1,7 @@
-// A TCP proxy between one worker process and Redis that kills the worker at a saga step: right after the step's
+// A TCP proxy between one worker process and Redis that kills the worker at a saga step's script: right after the
 // script went to Redis (it runs; the worker never hears back nor acknowledges the message), or instead of sending
-// it. Those are the crash points a saga step has left now that it is one script (shared/orders/saga-steps.ts).
+// it. Those are the crash points a saga step has: its per-SKU scripts and its order-side script
+// (shared/orders/saga-steps.ts), each one write.
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -14,12 +15,12 @@ interface Armed {
   onCrash: () => void;
 }
 
-/** SHA-1 of every saga step script, as ioredis computes it for EVALSHA. */
+/** SHA-1 of every saga step script (order side, saga-*.lua, and per SKU, sku-*.lua), as ioredis computes it. */
 function sagaStepShas(): Set<string> {
   const folder = new URL("../../shared/orders/", import.meta.url);
   return new Set(
     readdirSync(folder)
-      .filter((file) => /^saga-.*\.lua$/.test(file))
+      .filter((file) => /^(saga|sku)-.*\.lua$/.test(file))
       .map((file) =>
         createHash("sha1")
           .update(expandLuaSource(new URL(file, folder)))
