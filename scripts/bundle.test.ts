@@ -148,6 +148,19 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
       });
       const order = (await placed.json()) as { id: string };
       assert.equal(placed.status, 202, JSON.stringify(order));
+      // zod's English messages (the bundle keeps zod's `en` locale only), as the sources answer.
+      const invalid = await fetch(`${api}/v1/orders`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ customerId: 5 }),
+      });
+      const problem = (await invalid.json()) as { errors?: { path: string; message: string }[] };
+      assert.equal(invalid.status, 400);
+      assert.deepEqual(
+        problem.errors?.find((e) => e.path === "customerId"),
+        { path: "customerId", message: "Invalid input: expected string, received number" },
+        JSON.stringify(problem),
+      );
       const [found] = await waitFor(
         async () => {
           const traces = await jaeger.findTraces("eventfleet-api", { "eventfleet.order_id": order.id });
