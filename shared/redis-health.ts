@@ -105,7 +105,10 @@ export class RedisHealth {
       if (!this.#misconfigured) this.#logger.error(this.#noSuchDatabase(error).message);
       return;
     }
-    const cause = error.code ? `${error.code} (${error.message})` : error.message;
+    // A cluster client that reached no node says only "Failed to refresh slots cache": the last node's error is why.
+    const last = (error as { lastNodeError?: Error }).lastNodeError;
+    const message = last ? `${error.message} ${last.message}` : error.message;
+    const cause = error.code ? `${error.code} (${message})` : message;
     const now = Date.now();
     const down = this.#down;
     if (!down || down.cause !== cause) {
