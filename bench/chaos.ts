@@ -51,6 +51,28 @@ const scenarios: Array<{ name: string; run: () => Promise<ChaosResult> }> = [
       }),
   },
   {
+    // The long version of test/redis-cluster/*.test.ts: process kills and every Redis Cluster fault in one run.
+    name: "redis-cluster",
+    run: () =>
+      runOrderChaos({
+        orders: Number(process.env.CHAOS_REDIS_CLUSTER_ORDERS ?? 600),
+        ratePerSecond: 15,
+        processFaults: 4,
+        redisRestart: false,
+        redisMode: "cluster",
+        redisFaults: [
+          { fault: "kill-master", at: 0.2 },
+          { fault: "reshard", at: 0.45 },
+          { fault: "manual-failover", at: 0.65 },
+          { fault: "kill-master", at: 0.85 },
+        ],
+        cancelEvery: 5,
+        seed: 20261119,
+        settleTimeoutMs: 300_000,
+        progress: say,
+      }),
+  },
+  {
     name: "devices",
     run: () =>
       runDeviceChaos({

@@ -357,6 +357,8 @@ export async function runOrderChaos(options: OrderChaosOptions): Promise<ChaosRe
         say(
           `orders: not settled: ${stillOpen.length} open, outbox ${backlog.unacknowledged}, queues ${depths.join(",")}`,
         );
+        // What the roles last said (warnings and errors: they log at warn), to see where the saga stopped.
+        for (const role of roles) say(`orders: ${role.name} last lines:\n${role.tail(4)}`);
         break;
       }
       await delay(1000);
