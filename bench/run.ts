@@ -31,6 +31,7 @@ const STEPS: Step[] = [
   { name: "device-latency", file: "device-latency.bench.ts", owner: "report" },
   { name: "device-memory", file: "device-memory.bench.ts", owner: "report" },
   { name: "tracing", file: "tracing.bench.ts", owner: "report" },
+  { name: "redis-cluster", file: "redis-cluster.bench.ts", owner: "report" },
 ];
 
 interface Figure {
@@ -216,6 +217,25 @@ function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[
         baseline: ms(num(b[p])),
         ratio: x(num(a[p]), num(b[p]), 1),
       }));
+    }
+    case "redis-cluster": {
+      const single = obj(r.single);
+      const cluster = obj(r.cluster);
+      return [
+        {
+          figure: `API accepted orders/s on a 3-master Redis Cluster vs one Redis node (bound: ${String(cluster.bound)})`,
+          value: `${num(obj(cluster.accepted).acceptedPerSecond)}/s`,
+          baseline: `${num(obj(single.accepted).acceptedPerSecond)}/s`,
+          ratio: x(num(obj(cluster.accepted).acceptedPerSecond), num(obj(single.accepted).acceptedPerSecond)),
+        },
+        {
+          figure:
+            "orders/s accepted and published to SNS by one relay, 3-master Redis Cluster vs one Redis node",
+          value: `${num(cluster.publishedPerSecond)}/s`,
+          baseline: `${num(single.publishedPerSecond)}/s`,
+          ratio: x(num(cluster.publishedPerSecond), num(single.publishedPerSecond)),
+        },
+      ];
     }
     default:
       return [];
