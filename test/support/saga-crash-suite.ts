@@ -363,6 +363,23 @@ export function sagaCrashPointSuite(title: string, target: CrashSuiteTarget): vo
       for (const sku of skus) assert.deepEqual(await stock.get(sku), { sku, available: SEEDED, reserved: 0 });
     });
 
+    for (const stepName of [
+      "reserve (order.placed, in stock, 2 SKUs)",
+      "reject (order.placed, out of stock, 2 SKUs)",
+    ]) {
+      test(`two copies of one order.placed handled at once (${stepName}): the order moves once, stock moves once`, async () => {
+        const step = steps.find((s) => s.name === stepName)!;
+        const { orderId, skus } = await newOrder(step);
+        const event = placed.get(orderId)!;
+        // SNS may deliver twice, to two replicas: both run the step side by side.
+        await Promise.all([
+          healthy.inventory()(event, handlerContext()),
+          healthy.inventory()(event, handlerContext()),
+        ]);
+        assert.deepEqual(await violations(step, orderId, skus), []);
+      });
+    }
+
     test("teardown", () => {
       for (const client of [redis, ...clients]) client.disconnect();
     });
