@@ -30,6 +30,8 @@ export interface RoleStartupRow {
   role: string;
   build: Build;
   readyMs: number;
+  /** CPU time of the main thread from spawn to ready: what the start costs, less sensitive to other load than ms. */
+  readyCpuMs: number;
   idleRssMiB: number;
   /** Anonymous (private) resident memory: RSS without the pages of node's binary and libraries, shared by all. */
   idlePrivateMiB: number;
@@ -40,7 +42,7 @@ export interface RoleStartupRow {
 export interface RoleStartupResult {
   name: string;
   runs: number;
-  baseline: { readyMs: number; idleRssMiB: number; idlePrivateMiB: number };
+  baseline: { readyMs: number; readyCpuMs: number; idleRssMiB: number; idlePrivateMiB: number };
   rows: RoleStartupRow[];
   /** Undefined when no image was built (`make image`). */
   image: ImageSizes | undefined;
@@ -58,7 +60,12 @@ function memoryOf(pid: number): { rss: number; anon: number } {
 }
 
 /** The baseline: `node -e` a bare HTTP server, polled the same way as a role's /readyz. */
-async function bareServer(): Promise<{ readyMs: number; rss: number; anon: number }> {
+/** CPU time of a process's main thread so far, ms (/proc/<pid>/task/<pid>/schedstat, nanoseconds on CPU). */
+function mainThreadCpuMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+}
+
+async function bareServer(): Promise<{ readyMs: number; cpuMs: number; rss: number; anon: number }> {
   const port = await anyFreePort();
   const started = performance.now();
   const child = spawn(process.execPath, ["-e", BARE_SERVER], {
@@ -77,8 +84,9 @@ async function bareServer(): Promise<{ readyMs: number; rss: number; anon: numbe
       await delay(25);
     }
     const readyMs = performance.now() - started;
+    const cpuMs = mainThreadCpuMs(child.pid!);
     await delay(IDLE_MS);
-    return { readyMs, ...memoryOf(child.pid!) };
+    return { readyMs, cpuMs, ...memoryOf(child.pid!) };
   } finally {
     child.kill("SIGTERM");
   }
@@ -115,13 +123,19 @@ export async function run(progress: (line: string) => void = () => undefined): P
     ];
     const samples = new Map<
       string,
-      { role: string; build: Build; ready: number[]; rss: number[]; anon: number[] }
+      { role: string; build: Build; ready: number[]; cpu: number[]; rss: number[]; anon: number[] }
     >();
-    const baseline = { ready: [] as number[], rss: [] as number[], anon: [] as number[] };
+    const baseline = {
+      ready: [] as number[],
+      cpu: [] as number[],
+      rss: [] as number[],
+      anon: [] as number[],
+    };
     // Runs interleave roles and the baseline, so load from elsewhere on the machine hits all of them alike.
     for (let run = 0; run < RUNS; run++) {
       const bare = await bareServer();
       baseline.ready.push(bare.readyMs);
+      baseline.cpu.push(bare.cpuMs);
       baseline.rss.push(bare.rss);
       baseline.anon.push(bare.anon);
       for (const [role, args] of roles) {
@@ -130,11 +144,13 @@ export async function run(progress: (line: string) => void = () => undefined): P
           await runner.start();
           try {
             const readyMs = await runner.waitReady(120_000);
+            const cpuMs = mainThreadCpuMs(runner.pid!);
             await delay(IDLE_MS);
             const key = `${role} (${build})`;
-            const entry = samples.get(key) ?? { role, build, ready: [], rss: [], anon: [] };
+            const entry = samples.get(key) ?? { role, build, ready: [], cpu: [], rss: [], anon: [] };
             const memory = memoryOf(runner.pid!);
             entry.ready.push(readyMs);
+            entry.cpu.push(cpuMs);
             entry.rss.push(memory.rss);
             entry.anon.push(memory.anon);
             samples.set(key, entry);
@@ -148,6 +164,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
     const image = await imageSizes();
     const base = {
       readyMs: median(baseline.ready),
+      readyCpuMs: median(baseline.cpu),
       idleRssMiB: median(baseline.rss) / 2 ** 20,
       idlePrivateMiB: median(baseline.anon) / 2 ** 20,
     };
@@ -158,6 +175,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
         role: s.role,
         build: s.build,
         readyMs: Math.round(readyMs),
+        readyCpuMs: Math.round(median(s.cpu)),
         idleRssMiB: Math.round(idleRssMiB),
         idlePrivateMiB: Math.round(median(s.anon) / 2 ** 20),
         readyRatio: Number((readyMs / base.readyMs).toFixed(1)),
@@ -171,17 +189,18 @@ export async function run(progress: (line: string) => void = () => undefined): P
         "`bundle (plain)`: the bundle as first shipped (before the start-up work: no compile cache, the packages' " +
         "CommonJS builds, default V8 heap); `bundle`: the image's `dist/eventfleet.js` (scripts/bundle.ts) with the " +
         `image's NODE_OPTIONS (\`${IMAGE_NODE_OPTIONS}\`), run by the same node outside a container. ` +
-        "Idle memory is read after " +
+        "Main-thread CPU to ready (/proc schedstat) is what the start costs the process itself, and varies less " +
+        "than wall time when other work shares the cores. Idle memory is read after " +
         `${IDLE_MS / 1000} s idle; private = RssAnon (RSS less the file pages of node's binary and libraries, ` +
         "which every process of the image on a node shares). The roles run against local emulators over plain " +
         "HTTP: against AWS and Azure (TLS) each also loads Node's TLS stack (about 5 MiB RSS).",
       "",
-      "| role | build | spawn → /readyz 200 | × baseline | idle RSS | × baseline | private | × baseline |",
-      "|---|---|---:|---:|---:|---:|---:|---:|",
-      `| baseline (bare http server) | – | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× | ${Math.round(base.idlePrivateMiB)} MiB | 1.0× |`,
+      "| role | build | spawn → /readyz 200 | × baseline | main-thread CPU to ready | × baseline | idle RSS | × baseline | private | × baseline |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+      `| baseline (bare http server) | – | ${Math.round(base.readyMs)} ms | 1.0× | ${Math.round(base.readyCpuMs)} ms | 1.0× | ${Math.round(base.idleRssMiB)} MiB | 1.0× | ${Math.round(base.idlePrivateMiB)} MiB | 1.0× |`,
       ...rows.map(
         (r) =>
-          `| ${r.role} | ${r.build} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× | ` +
+          `| ${r.role} | ${r.build} | ${r.readyMs} ms | ${r.readyRatio}× | ${r.readyCpuMs} ms | ${(r.readyCpuMs / base.readyCpuMs).toFixed(1)}× | ${r.idleRssMiB} MiB | ${r.rssRatio}× | ` +
           `${r.idlePrivateMiB} MiB | ${(r.idlePrivateMiB / base.idlePrivateMiB).toFixed(1)}× |`,
       ),
       "",
@@ -194,6 +213,7 @@ export async function run(progress: (line: string) => void = () => undefined): P
       runs: RUNS,
       baseline: {
         readyMs: Math.round(base.readyMs),
+        readyCpuMs: Math.round(base.readyCpuMs),
         idleRssMiB: Math.round(base.idleRssMiB),
         idlePrivateMiB: Math.round(base.idlePrivateMiB),
       },

@@ -156,6 +156,16 @@ function figuresOf(name: string, r: Loose, results: Map<string, Loose>): Figure[
             baseline: ms(num(base.readyMs)),
             ratio: x(num(row.readyMs), num(base.readyMs), 1),
           },
+          ...(row.readyCpuMs === undefined
+            ? []
+            : [
+                {
+                  figure: `${label(row)}: main-thread CPU spawn → ready vs bare node http server`,
+                  value: ms(num(row.readyCpuMs)),
+                  baseline: ms(num(base.readyCpuMs)),
+                  ratio: x(num(row.readyCpuMs), num(base.readyCpuMs), 1),
+                },
+              ]),
           {
             figure: `${label(row)}: idle RSS vs bare node http server`,
             value: `${num(row.idleRssMiB)} MiB`,
