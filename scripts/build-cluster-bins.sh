@@ -10,23 +10,13 @@
 # caches are Go's defaults (shared by every checkout on the machine). EVENTFLEET_BIN_CACHE moves the binary cache.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-GO_DIR="$ROOT/dev/cluster/go"
-BIN_CACHE="${EVENTFLEET_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfleet/bin}"
 for arg in "$@"; do
   echo "build-cluster-bins: unknown argument $arg (the node's programs: scripts/build-node-bins.sh)" >&2
   exit 2
 done
-
-command -v go >/dev/null || {
-  echo "build-cluster-bins: go is not installed: the local cluster is built from Go modules (Go >= 1.24; apt-get install golang-go, or https://go.dev/dl)" >&2
-  exit 1
-}
-mkdir -p "$BIN_CACHE"
-
-# The version of <module> that the wrapper <dir> requires (from its go.mod).
-module_version() {
-  awk -v m="$2" '($1 == m) { print $2; exit } ($1 == "require" && $2 == m) { print $3; exit }' "$GO_DIR/$1/go.mod"
-}
+WHO=build-cluster-bins
+# shellcheck source=scripts/go-wrappers.sh
+. "$ROOT/scripts/go-wrappers.sh"
 
 # build <KEY> <wrapper dir> <output name> <package> <version> [ldflags]: prints KEY=path, building when absent.
 build() {
@@ -44,13 +34,6 @@ build() {
   echo "$key=$out"
 }
 
-K8S_VERSION=$(module_version kubernetes k8s.io/kubernetes)
-K8S_MINOR=$(echo "$K8S_VERSION" | cut -d. -f2)
-# What `kubectl version` and Helm's .Capabilities.KubeVersion see (the upstream build sets the same variables).
-K8S_LDFLAGS=""
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  K8S_LDFLAGS+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
-done
 ETCD_VERSION=$(module_version etcd go.etcd.io/etcd/server/v3)
 KEDA_VERSION=$(module_version keda github.com/kedacore/keda/v2)
 KEDA_LDFLAGS="-X github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v}"

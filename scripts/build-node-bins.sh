@@ -14,18 +14,9 @@
 # EVENTFLEET_BIN_CACHE moves the cache (shared with scripts/build-cluster-bins.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-GO_DIR="$ROOT/dev/cluster/go"
-BIN_CACHE="${EVENTFLEET_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eventfleet/bin}"
-
-command -v go >/dev/null || {
-  echo "build-node-bins: go is not installed: the node is built from Go modules (Go >= 1.25; apt-get install golang-go, or https://go.dev/dl)" >&2
-  exit 1
-}
-mkdir -p "$BIN_CACHE"
-
-module_version() {
-  awk -v m="$2" '($1 == m) { print $2; exit } ($1 == "require" && $2 == m) { print $3; exit }' "$GO_DIR/$1/go.mod"
-}
+WHO=build-node-bins
+# shellcheck source=scripts/go-wrappers.sh
+. "$ROOT/scripts/go-wrappers.sh"
 
 wrapper_hash() {
   (cd "$GO_DIR/$1" && cat go.mod $(find . -name go.sum -o -name '*.go' | sort)) | sha256sum | cut -c1-8
@@ -47,12 +38,6 @@ build_into() {
   echo "build-node-bins: built $(basename "$folder") in $((SECONDS - started)) s" >&2
 }
 
-K8S_VERSION=$(module_version kubernetes k8s.io/kubernetes)
-K8S_MINOR=$(echo "$K8S_VERSION" | cut -d. -f2)
-K8S_LDFLAGS=""
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  K8S_LDFLAGS+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
-done
 K8S_DIR="$BIN_CACHE/node-kubernetes-$K8S_VERSION-$(wrapper_hash kubernetes)"
 # With cgo, as upstream builds the kubelet (and as the control plane was built: Go's build cache is then shared).
 build_into "$K8S_DIR" kubernetes 1 "$K8S_LDFLAGS" kubelet=k8s.io/kubernetes/cmd/kubelet

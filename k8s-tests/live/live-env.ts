@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { applyLocalSecret } from "../../dev/cluster/local-secret.ts";
 import { CHART_DIR, helm, ROOT } from "../support/chart.ts";
 
 /** EVENTFLEET_ENV of the live run's resources (queues live-inventory..., container live-checkpoints). */
@@ -88,4 +89,44 @@ export async function helmLocal(
     ...localSets(),
     ...extra,
   ]);
+}
+
+/**
+ * With the local node: a fresh namespace with the local Secret (the emulators as the pods reach them: the runner's
+ * environment) and `release` of deploy/local.yaml installed in it (not waited for). Returns the namespace and its
+ * cleanup.
+ */
+export async function installOnLocalNode(
+  release: string,
+  prefix: string,
+): Promise<[string, () => Promise<void>]> {
+  const [namespace, cleanup] = await testNamespace(clients().core, prefix);
+  await applyLocalSecret(process.env.KUBECONFIG!, process.env as Record<string, string>, namespace);
+  await helmLocal("install", release, namespace);
+  return [namespace, cleanup];
+}
+
+/** Why a test that needs the local node cannot run, or undefined when it can. */
+export function needsLocalNode(): string | undefined {
+  if (process.env.EVENTFLEET_LIVE !== "local") return "needs the local cluster's node (make k8s-test-live)";
+  if (process.env.EVENTFLEET_LIVE_NO_NODE)
+    return `the local cluster has no node: ${process.env.EVENTFLEET_LIVE_NO_NODE}`;
+  return process.env.EVENTFLEET_LIVE_NO_IMAGE;
+}
+
+/** A valid order of one unit of `sku` (POST /v1/orders). */
+export function orderBody(sku: string): string {
+  return JSON.stringify({
+    customerId: "k8s-test-live",
+    items: [{ sku, quantity: 1, unitPriceCents: 1999 }],
+    currency: "EUR",
+    shippingAddress: {
+      name: "Live Test",
+      line1: "1 Main St",
+      city: "Berlin",
+      postalCode: "10115",
+      country: "DE",
+    },
+    contact: { email: "live-test@example.com" },
+  });
 }

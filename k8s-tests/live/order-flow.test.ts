@@ -13,20 +13,21 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { after, before, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../../test/support/wait.ts";
-import { applyLocalSecret } from "../../dev/cluster/local-secret.ts";
 import { APP_IMAGE } from "../../dev/cluster/node-images.ts";
 import { CHART_DIR, helmMissingReason } from "../support/chart.ts";
-import { clients, helmLocal, liveHelm, testNamespace } from "./live-env.ts";
+import {
+  clients,
+  installOnLocalNode,
+  liveHelm,
+  needsLocalNode,
+  orderBody,
+  testNamespace,
+} from "./live-env.ts";
 import { scaledObjectsReady } from "./keda-metrics.ts";
 
 const RELEASE = "ef-flow";
 const local = process.env.EVENTFLEET_LIVE === "local";
-let skip: string | undefined =
-  helmMissingReason() ??
-  (local && process.env.EVENTFLEET_LIVE_NO_NODE
-    ? `the local cluster has no node: ${process.env.EVENTFLEET_LIVE_NO_NODE}`
-    : undefined) ??
-  (local && process.env.EVENTFLEET_LIVE_NO_IMAGE ? process.env.EVENTFLEET_LIVE_NO_IMAGE : undefined);
+let skip: string | undefined = helmMissingReason() ?? (local ? needsLocalNode() : undefined);
 /** What the chart's pods run: the local node's imported image, or EVENTFLEET_IMAGE. */
 const image = local ? APP_IMAGE : (process.env.EVENTFLEET_IMAGE ?? "");
 let namespace = "";
@@ -47,10 +48,8 @@ before(async () => {
     return;
   }
   if (local) {
-    [namespace, cleanup] = await testNamespace(clients().core, "ef-flow");
-    // The Secret of deploy/local.yaml with the emulators as the pods reach them (the runner's environment).
-    await applyLocalSecret(process.env.KUBECONFIG!, process.env as Record<string, string>, namespace);
-    await helmLocal("install", RELEASE, namespace, ["--wait", "--timeout", "10m"]);
+    // No --wait: the first test waits, and names each pod that does not become Ready and why.
+    [namespace, cleanup] = await installOnLocalNode(RELEASE, "ef-flow");
     return;
   }
   const values = (process.env.EVENTFLEET_VALUES ?? "").split(",").filter(Boolean);
@@ -97,6 +96,18 @@ async function forwardApi(kc: k8s.KubeConfig, core: k8s.CoreV1Api): Promise<Serv
   return server;
 }
 
+/** Why a pod is not Ready yet: its containers' waiting/terminated reasons, or its Ready condition. */
+function notReady(pod: k8s.V1Pod): string | undefined {
+  const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
+  if (ready?.status === "True") return undefined;
+  const containers = (pod.status?.containerStatuses ?? []).map((c) => {
+    const last = c.lastState?.terminated;
+    const state = c.state?.waiting?.reason ?? (c.state?.running ? "running, not ready" : "terminated");
+    return `${c.name} ${state}${last ? ` (last exit ${last.exitCode} ${last.reason ?? ""})` : ""}`;
+  });
+  return `${pod.metadata?.name}: ${containers.join(", ") || ready?.message || pod.status?.phase}`;
+}
+
 test("every pod of the chart is Ready, running the release's image", { skip }, async (t) => {
   if (skip) return t.skip(skip);
   const { apps, core } = clients();
@@ -105,22 +116,34 @@ test("every pod of the chart is Ready, running the release's image", { skip }, a
     deployments.length >= 6,
     `the chart's Deployments: ${deployments.map((d) => d.metadata?.name).join(", ")}`,
   );
-  const pods = (await core.listNamespacedPod({ namespace })).items.filter(
-    (p) => !p.metadata?.deletionTimestamp,
-  );
-  const wanted = deployments.reduce((n, d) => n + (d.spec?.replicas ?? 1), 0);
+  let problems: string[] = [];
+  // Replicas are read each round: the API's HPA raises it to its minReplicas after the install.
+  let wanted = 0;
+  const pods = await waitFor(
+    async () => {
+      const list = (await core.listNamespacedPod({ namespace })).items.filter(
+        (p) => !p.metadata?.deletionTimestamp,
+      );
+      wanted = (await apps.listNamespacedDeployment({ namespace })).items.reduce(
+        (n, d) => n + (d.spec?.replicas ?? 1),
+        0,
+      );
+      problems = list.map(notReady).filter((p): p is string => p !== undefined);
+      if (list.length !== wanted) problems.push(`${list.length} pods for ${wanted} replicas`);
+      return problems.length === 0 ? list : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 2000, description: "every pod Ready" },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}: ${problems.join("; ")}`, { cause: error });
+  });
   assert.equal(pods.length, wanted, `one pod per replica: ${pods.map((p) => p.metadata?.name).join(", ")}`);
   for (const pod of pods) {
-    const name = pod.metadata?.name;
-    const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
-    assert.equal(ready?.status, "True", `${name} Ready: ${ready?.message ?? pod.status?.phase}`);
     for (const container of pod.status?.containerStatuses ?? []) {
-      assert.ok(container.ready, `${name}/${container.name} ready`);
       assert.ok(
         container.image.endsWith(image.replace(/^docker\.io\//, "")),
-        `${name} runs ${container.image}`,
+        `${pod.metadata?.name} runs ${container.image}`,
       );
-      assert.ok(container.imageID, `${name}/${container.name} has an image id`);
+      assert.ok(container.imageID, `${pod.metadata?.name}/${container.name} has an image id`);
     }
   }
 });
@@ -150,19 +173,7 @@ test("an order placed through the API reaches SHIPPED, and helm test passes", { 
   const placed = await fetch(`${base}/v1/orders`, {
     method: "POST",
     headers: { ...headers, "idempotency-key": randomUUID() },
-    body: JSON.stringify({
-      customerId: "k8s-test-live",
-      items: [{ sku, quantity: 1, unitPriceCents: 1999 }],
-      currency: "EUR",
-      shippingAddress: {
-        name: "Live Test",
-        line1: "1 Main St",
-        city: "Berlin",
-        postalCode: "10115",
-        country: "DE",
-      },
-      contact: { email: "live-test@example.com" },
-    }),
+    body: orderBody(sku),
   });
   assert.ok(placed.status === 201 || placed.status === 202, `POST /v1/orders: ${placed.status}`);
   const { id } = (await placed.json()) as { id: string };
