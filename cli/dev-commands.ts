@@ -52,7 +52,7 @@ export function registerDevCommands(program: Command): void {
     .option("--env <name>", "EVENTFLEET_ENV prefix of the resources", "dev")
     .option(
       "--cluster",
-      "also a local Kubernetes control plane with KEDA (built from Go modules the first time; KUBECONFIG in stack.env)",
+      "also a local Kubernetes cluster: control plane, KEDA and a node when the machine allows (built from Go modules the first time; KUBECONFIG in stack.env)",
     )
     .action(
       async (options: {
