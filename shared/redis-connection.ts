@@ -34,7 +34,10 @@ export const REDIS_PROFILES = {
   worker: {
     enableOfflineQueue: true,
     maxRetriesPerRequest: 2,
-    commandTimeout: undefined,
+    // A command that never gets an answer must fail the handler (SQS retries the message): after a master of a
+    // Redis Cluster was SIGKILLed, a worker's command could wait forever and the worker took no more messages
+    // (test/redis-cluster/failover.test.ts, 2 of 3 runs beside each other on a loaded machine).
+    commandTimeout: 5000,
   },
 } as const;
 
@@ -81,8 +84,10 @@ export function createRedisClient(
     clusterRetryStrategy: reconnectDelay,
     // A failed-over or restarted master comes back: reconnect to it instead of waiting for a MOVED.
     clusterNodeRetryStrategy: reconnectDelay,
-    // Per node, one write per tick (autopipelining groups commands by the node owning their slot).
-    enableAutoPipelining: true,
+    // No autopipelining on a cluster: ioredis retries a pipeline on MOVED/ASK only when every command got the same
+    // redirection, so a per-node pipeline of several slots handed MOVED to the caller after a failover, again and
+    // again (the notification worker dead-lettered messages on "MOVED 10877 ...": test/redis-cluster/failover.test.ts).
+    enableAutoPipelining: false,
     // During a failover the cluster answers CLUSTERDOWN or drops connections for a few seconds: wait, then retry.
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
