@@ -72,12 +72,16 @@ jaeger: ## build (or reuse) Jaeger from its Go module
 typecheck: $(NPM_STAMP) ## TypeScript, strict
 	tsc -p tsconfig.json
 
+# Not even walked (.prettierignore only filters what was walked): `make image` builds a root filesystem with /proc
+# mounted under .eventfleet/ while lint runs beside it in test-prerequisites, and /proc/1/fdinfo refuses root (EACCES).
+PRETTIER_SKIP := '!**/.eventfleet/**' '!**/.tools/**' '!**/node_modules/**'
+
 lint: $(NPM_STAMP) ## ESLint and the Prettier check
 	eslint .
-	prettier --check .
+	prettier --check . $(PRETTIER_SKIP)
 
 format: $(NPM_STAMP) ## rewrite files with Prettier
-	prettier --write .
+	prettier --write . $(PRETTIER_SKIP)
 
 api-tools: $(NPM_STAMP) ## schemathesis (PyPI, in a venv) and the Redocly OpenAPI linter (npm), pinned, into .tools/
 	@bash scripts/install-api-tools.sh
