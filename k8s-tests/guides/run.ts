@@ -3,7 +3,10 @@
 //   KUBECONFIG=... node k8s-tests/guides/run.ts docs/deploy-aks.md   against a live cluster (see k8s-tests/README.md)
 // Live variables: EVENTFLEET_GUIDE_EXTRA_VALUES (comma-separated values files added to the guide's `make deploy`,
 // e.g. deploy/local.yaml on the local cluster), EVENTFLEET_GUIDE_SKIP_THIRD_PARTY=1 (KEDA and the Prometheus
-// Operator are already installed: skip their `helm repo add` / `helm upgrade --install` steps).
+// Operator are already installed: skip their `helm repo add` / `helm upgrade --install` steps),
+// EVENTFLEET_GUIDE_IMAGE=<repository:tag> (in place of the guide's IMAGE_TAG: its registry is out of reach, e.g. the
+// local node's imported image), EVENTFLEET_GUIDE_BEFORE_DEPLOY (a shell command run just before `make deploy`, e.g.
+// creating the Secret that deploy/local.yaml names in the namespace the guide created).
 // Exit 0 when every step worked; 1 with the failing step (page:line, command, reason) otherwise.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -22,6 +25,8 @@ function followLive(guide: string, commands: GuideCommand[]): void {
   };
   const extra = (process.env.EVENTFLEET_GUIDE_EXTRA_VALUES ?? "").split(",").filter(Boolean);
   const skipThirdParty = process.env.EVENTFLEET_GUIDE_SKIP_THIRD_PARTY === "1";
+  const image = process.env.EVENTFLEET_GUIDE_IMAGE;
+  const beforeDeploy = process.env.EVENTFLEET_GUIDE_BEFORE_DEPLOY;
   for (const c of commands) {
     let text = c.text;
     if (ASSIGNMENT.test(text) && !/^[A-Z_]+=\$\((kubectl|helm)/.test(text)) {
@@ -32,13 +37,24 @@ function followLive(guide: string, commands: GuideCommand[]): void {
     }
     if (
       skipThirdParty &&
-      /^helm (repo (add|update)|upgrade --install (keda|kube-prometheus-stack)) /.test(text)
-    )
-      continue;
+      /^helm (repo (add|update)|upgrade --install (keda|kube-prometheus-stack))(\s|$)/.test(text)
+    ) {
+      // The namespace such a step creates is still the guide's: later steps put objects in it (dashboards).
+      const ns = /--create-namespace/.test(text) && /(?:-n|--namespace)[ =](\S+)/.exec(text)?.[1];
+      if (!ns) continue;
+      text = `kubectl create namespace ${ns} --dry-run=client -o yaml | kubectl apply -f -`;
+    }
+    // A port-forward is for the reader's browser: it runs until interrupted (and, here, Grafana is not installed).
+    if (/^kubectl (\S+ )*port-forward /.test(text)) continue;
     const deploy = /^make deploy ENV=(\S+)(?: IMAGE_TAG=(\S+))?/.exec(text);
     if (deploy) {
       const values = [`deploy/${deploy[1]}.yaml`, ...extra].flatMap((f) => ["-f", f]);
-      const tag = deploy[2] ? ["--set", `image.tag=${deploy[2]}`] : [];
+      const at = image?.lastIndexOf(":") ?? -1;
+      const tag = image
+        ? ["--set", `image.repository=${image.slice(0, at)}`, "--set", `image.tag=${image.slice(at + 1)}`]
+        : deploy[2]
+          ? ["--set", `image.tag=${deploy[2]}`]
+          : [];
       text = [
         HELM,
         "upgrade --install eventfleet helm/eventfleet -n eventfleet --create-namespace",
@@ -47,6 +63,7 @@ function followLive(guide: string, commands: GuideCommand[]): void {
         "--wait --timeout 10m",
       ].join(" ");
       text += ` && ${HELM} test eventfleet -n eventfleet --timeout 5m`;
+      if (beforeDeploy) text = `${beforeDeploy} && ${text}`;
     }
     process.stdout.write(`${guide}:${c.line}: ${text}\n`);
     try {

@@ -28,7 +28,11 @@ const PHASE_WITHOUT_KEDA = ["k8s-tests/live/without-keda.test.ts"];
  * Test files that run pods: after the others, once the node is up (the KEDA tests expect pods that never run, and
  * the chart-install profiles name images from registries this machine cannot reach).
  */
-const PHASE_WITH_NODE = ["k8s-tests/live/order-flow.test.ts", "k8s-tests/live/rolling-restart.test.ts"];
+const PHASE_WITH_NODE = [
+  "k8s-tests/live/order-flow.test.ts",
+  "k8s-tests/live/rolling-restart.test.ts",
+  "k8s-tests/live/guides-live.test.ts",
+];
 
 function step(message: string): void {
   process.stderr.write(`k8s-test-live: ${message}\n`);
