@@ -198,7 +198,12 @@ export async function runSnsFaultChaos(options: SnsFaultOptions): Promise<ChaosR
       );
       if (!ready.startsWith("200"))
         apiSamples.push(`${((faults.elapsedMs() - faultAt) / 1000).toFixed(1)} s: ${ready}`);
-      if ((await roles.relay.metric("eventfleet_relay_stalled")) === 1) relayStalledSeen = true;
+      // Two relays share each stream's consumer group (the API's in-process one and the relay role), and since the
+      // outbox became one stream per slot group each entry goes to whichever reads that stream first: the relay
+      // holding an unpublished entry is the one that stalls, and it may be either (the full run once gave every early
+      // entry to the API's relay, and the relay role, finding its streams empty, rightly never stalled).
+      for (const role of [roles.relay, roles.api])
+        if ((await role.metric("eventfleet_relay_stalled")) === 1) relayStalledSeen = true;
       await delay(perOrderMs);
     }
     if (options.fault === "reset") await roles.aws.up();
@@ -224,7 +229,7 @@ export async function runSnsFaultChaos(options: SnsFaultOptions): Promise<ChaosR
       accepted.length === apiSampled ? [] : [`${apiSampled - accepted.length} refused`],
     );
     check(
-      "the stalled relay showed (eventfleet_relay_stalled 1 during the fault)",
+      "a relay holding entries showed itself stalled (eventfleet_relay_stalled 1 during the fault)",
       1,
       options.faultMs > 5000 && !relayStalledSeen ? ["never 1"] : [],
     );
