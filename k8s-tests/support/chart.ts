@@ -51,13 +51,20 @@ export async function helm(args: string[]): Promise<{ stdout: string; stderr: st
   });
 }
 
+/** Which release `helm template` renders: name and namespace. */
+export interface Release {
+  name: string;
+  namespace: string;
+}
+
 /** `helm template` with a profile and extra `--set`s; rejects with helm's stderr on a render or schema error. */
 export async function template(
   profile: Profile | undefined,
   sets: string[] = [],
   extra: string[] = [],
+  release: Release = { name: RELEASE, namespace: NAMESPACE },
 ): Promise<string> {
-  const args = ["template", RELEASE, CHART_DIR, "--namespace", NAMESPACE];
+  const args = ["template", release.name, CHART_DIR, "--namespace", release.namespace];
   for (const v of API_VERSIONS) args.push("--api-versions", v);
   if (profile) args.push("-f", join(CHART_DIR, "ci", `${profile}.yaml`));
   for (const s of sets) args.push("--set", s);
