@@ -6,7 +6,10 @@ import { connect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
+import { pino } from "pino";
+import type { Counter } from "prom-client";
 import { withInProcessApi, type InProcessApi } from "../test/support/in-process-api.ts";
+import { waitFor } from "../test/support/wait.ts";
 import { validOrder } from "../test/support/sample-order.ts";
 
 interface RawAnswer {
@@ -248,5 +251,82 @@ void describe("slow and greedy clients are cut off by the configured limits", ()
     } finally {
       agent.destroy();
     }
+  });
+});
+
+void describe("what Node's HTTP parser refuses before Express is logged once and counted", () => {
+  const lines: Record<string, unknown>[] = [];
+  const api = withInProcessApi({
+    server: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 },
+    logger: pino(
+      { level: "info" },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
+  });
+
+  /** The log lines of parser errors with `reason`, once at least one is there (each must come once: checked). */
+  const parserLogs = (reason: string) =>
+    waitFor(
+      () => {
+        const found = lines.filter((l) => l.msg === "http parser error" && l.reason === reason);
+        return found.length > 0 && found;
+      },
+      { timeoutMs: 10_000, description: `a 'http parser error' log line with reason ${reason}` },
+    );
+
+  async function counted(reason: string): Promise<number> {
+    const counter = api.registry.getSingleMetric("eventfleet_http_parser_errors_total") as
+      Counter | undefined;
+    assert.ok(counter, "eventfleet_http_parser_errors_total is registered");
+    const { values } = await counter.get();
+    return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  }
+
+  void test("an oversized header: 431 answered, one log line without the header, header_overflow counted", async () => {
+    const pad = "p".repeat(20_000);
+    const answer = await rawExchange(api, [
+      `GET /v1/orders/${randomUUID()} HTTP/1.1\r\nHost: x\r\nX-Request-Id: overflow-1\r\nX-Pad: ${pad}\r\n\r\n`,
+    ]);
+    assert.equal(answer.status, 431);
+    assert.equal((JSON.parse(answer.body) as { status: number }).status, 431);
+    const [line, ...more] = await parserLogs("header_overflow");
+    assert.equal(more.length, 0, "logged once");
+    assert.equal(line!.status, 431);
+    assert.equal(line!.code, "HPE_HEADER_OVERFLOW");
+    assert.equal(line!.requestId, "overflow-1");
+    assert.equal(line!.answered, true);
+    assert.ok(!JSON.stringify(line).includes("ppppp"), "no request content in the log");
+    assert.equal(await counted("header_overflow"), 1);
+  });
+
+  void test("a garbage request line: 400 answered, one log line, bad_request counted", async () => {
+    const answer = await rawExchange(api, ["\u0016\u0003\u0001 secret-garbage \r\n\r\n"]);
+    assert.equal(answer.status, 400);
+    assert.equal(answer.headers["content-type"], "application/problem+json; charset=utf-8");
+    const [line, ...more] = await parserLogs("bad_request");
+    assert.equal(more.length, 0, "logged once");
+    assert.equal(line!.status, 400);
+    assert.match(String(line!.code), /^HPE_/);
+    assert.ok(!JSON.stringify(line).includes("secret-garbage"), "no request content in the log");
+    assert.equal(await counted("bad_request"), 1);
+  });
+
+  void test("headers that never end: 408 after the headers timeout, one log line, timeout counted", async () => {
+    // Part of a head, then silence: the server must cut it off at API_HEADERS_TIMEOUT_MS (1 s here).
+    const answer = await rawExchange(
+      api,
+      ["GET /v1/orders HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-2\r\n"],
+      {
+        deadlineMs: 15_000,
+      },
+    );
+    assert.equal(answer.status, 408);
+    assert.equal(answer.headers["content-type"], "application/problem+json; charset=utf-8");
+    const [line, ...more] = await parserLogs("timeout");
+    assert.equal(more.length, 0, "logged once");
+    assert.equal(line!.status, 408);
+    assert.equal(line!.code, "ERR_HTTP_REQUEST_TIMEOUT");
+    assert.equal(await counted("timeout"), 1);
+    assert.equal(await counted("header_overflow"), 1, "each reason counted on its own");
   });
 });

@@ -2,8 +2,11 @@
 // errors Node's HTTP parser meets before Express sees a request (oversized headers, timeouts, bad syntax).
 import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import type { Socket } from "node:net";
+import type { Registry } from "prom-client";
 import { ConfigError, type ConfigOf } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
 import type { apiServerEnv } from "./config.ts";
+import { ParserErrorRecorder, parserProblem } from "./parser-errors.ts";
 import { problemBody } from "./problem.ts";
 import { requestIdOf } from "./request-context.ts";
 
@@ -20,23 +23,6 @@ export interface HttpServerOptions {
   maxHeaderBytes: number;
 }
 
-/** Node's own answers for the parser errors, as problems (status, kind, title, detail). */
-function parserProblem(code: string | undefined): [number, string, string, string] {
-  switch (code) {
-    case "HPE_HEADER_OVERFLOW":
-      return [
-        431,
-        "headers-too-large",
-        "Request Header Fields Too Large",
-        "the request headers are too large; send fewer or smaller headers",
-      ];
-    case "ERR_HTTP_REQUEST_TIMEOUT":
-      return [408, "request-timeout", "Request Timeout", "the request was not received in time"];
-    default:
-      return [400, "malformed-request", "Bad Request", "the request is not valid HTTP/1.1"];
-  }
-}
-
 /** The request id the client sent in the raw bytes Node kept of the request, if any. */
 function rawRequestId(rawPacket: unknown): string | undefined {
   if (!Buffer.isBuffer(rawPacket)) return undefined;
@@ -47,15 +33,27 @@ function rawRequestId(rawPacket: unknown): string | undefined {
 }
 
 /** Answers a client error on the raw socket (as Node does itself, but as problem+json with X-Request-Id). */
-function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
-  const response = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
-  if (error.code === "ECONNRESET" || !socket.writable || (response && response.headersSent)) {
+function answerClientError(
+  recorder: ParserErrorRecorder,
+  error: Error & { code?: string; rawPacket?: unknown },
+  socket: Socket,
+): void {
+  // The client went away: nothing to answer, nothing the server did wrong.
+  if (error.code === "ECONNRESET") {
     socket.destroy();
     return;
   }
-  const [status, kind, title, detail] = parserProblem(error.code);
+  const problem = parserProblem(error.code);
   const requestId = requestIdOf(rawRequestId(error.rawPacket));
-  const body = JSON.stringify(problemBody({ status, kind, title, detail }, "/", requestId));
+  const response = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  const answered = socket.writable && !response?.headersSent;
+  recorder.record({ code: error.code, problem, requestId, remoteAddress: socket.remoteAddress, answered });
+  if (!answered) {
+    socket.destroy();
+    return;
+  }
+  const { status, title } = problem;
+  const body = JSON.stringify(problemBody(problem, "/", requestId));
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\n` +
       "Content-Type: application/problem+json; charset=utf-8\r\n" +
@@ -68,10 +66,17 @@ function answerClientError(error: Error & { code?: string; rawPacket?: unknown }
   );
 }
 
+/** Where the server reports what its parser refuses (the role's logger and metrics registry). */
+export interface HttpServerObservers {
+  logger: Logger;
+  registry: Registry;
+}
+
 /** An HTTP server for `app` with the given limits (not listening yet). */
 export function createHttpServer(
   app: RequestListener<typeof IncomingMessage>,
   options: HttpServerOptions,
+  observers: HttpServerObservers,
 ): Server {
   const server = createServer(
     {
@@ -85,7 +90,10 @@ export function createHttpServer(
     app,
   );
   server.maxRequestsPerSocket = options.maxRequestsPerConnection;
-  server.on("clientError", answerClientError);
+  const recorder = new ParserErrorRecorder(observers.logger, observers.registry);
+  server.on("clientError", (error: Error & { code?: string }, socket: Socket) =>
+    answerClientError(recorder, error, socket),
+  );
   return server;
 }
 

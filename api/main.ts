@@ -61,7 +61,7 @@ async function startApi(
   // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes requests.
   await redis.health.verifyDatabase();
 
-  const server = createHttpServer(app, serverOptions);
+  const server = createHttpServer(app, serverOptions, { logger, registry });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.API_PORT, "0.0.0.0", () => {

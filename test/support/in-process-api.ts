@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
 import type { RedisClient } from "../../shared/redis-connection.ts";
 import { Registry } from "prom-client";
-import { createLogger } from "../../shared/logger.ts";
+import { createLogger, type Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
 import { parseEnv, redisEnv } from "../../shared/config.ts";
 import { createApp } from "../../api/app.ts";
@@ -31,15 +31,19 @@ export interface InProcessApiOptions {
   trustProxy?: string;
   /** Server limits; unset ones take the defaults of API_HEADERS_TIMEOUT_MS etc. */
   server?: Partial<HttpServerOptions>;
+  /** Where the API logs; default: a silent logger (TEST_LOG_LEVEL to see it). */
+  logger?: Logger;
 }
 
 export async function startInProcessApi(options: InProcessApiOptions): Promise<InProcessApi> {
   const env = `t${randomUUID().slice(0, 8)}`;
-  const logger = createLogger({
-    role: "api-test",
-    level: process.env.TEST_LOG_LEVEL ?? "silent",
-    pretty: false,
-  });
+  const logger =
+    options.logger ??
+    createLogger({
+      role: "api-test",
+      level: process.env.TEST_LOG_LEVEL ?? "silent",
+      pretty: false,
+    });
   const redis = connectRedis(parseEnv(redisEnv, { REDIS_URL: options.redisUrl }), logger, {
     name: "api-test",
     profile: "request",
@@ -58,10 +62,11 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     idempotencyTtlSeconds: 86_400,
     trustProxy: options.trustProxy,
   });
-  const server = createHttpServer(app, {
-    ...httpServerOptions(parseEnv(apiServerEnv, {})),
-    ...options.server,
-  });
+  const server = createHttpServer(
+    app,
+    { ...httpServerOptions(parseEnv(apiServerEnv, {})), ...options.server },
+    { logger, registry },
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
