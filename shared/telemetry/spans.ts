@@ -10,7 +10,7 @@ import {
 } from "@opentelemetry/api";
 import { errorMessage } from "../errors.ts";
 import { traceparentOf } from "./trace-context.ts";
-import { eventfleetTracer, tracingActive } from "./tracing-state.ts";
+import { eventfleetTracer, requestSpanOf, tracingActive } from "./tracing-state.ts";
 
 /** Marks a root span that may start a trace (see entry-point-sampler.ts); background polls do not carry it. */
 export const ENTRY_POINT = "eventfleet.entry_point";
@@ -57,6 +57,14 @@ export function activeTraceparent(): string | undefined {
 /** Adds attributes to the active span (e.g. the order id once the event is parsed). */
 export function annotateActiveSpan(attributes: Attributes): void {
   if (tracingActive()) trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/**
+ * Adds attributes to the incoming request's own span (the HTTP server span, root of the trace), from anywhere the
+ * request runs: a handler's active span is a child of it (Express's request handler span).
+ */
+export function annotateRequestSpan(attributes: Attributes): void {
+  if (tracingActive()) requestSpanOf(context.active())?.setAttributes(attributes);
 }
 
 /** A span event on the active span: a retry, a dead letter, a duplicate, with its reason. */

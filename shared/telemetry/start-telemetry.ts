@@ -28,7 +28,7 @@ export async function startTelemetry(settings: TelemetrySettings): Promise<Telem
     api,
     sdk,
     { AsyncLocalStorageContextManager },
-    { W3CTraceContextPropagator },
+    { W3CTraceContextPropagator, getRPCMetadata },
     resources,
     otlp,
     { EntryPointSampler },
@@ -73,7 +73,8 @@ export async function startTelemetry(settings: TelemetrySettings): Promise<Telem
   api.context.setGlobalContextManager(contextManager);
   api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   api.trace.setGlobalTracerProvider(provider);
-  setTracingActive(true);
+  // The HTTP instrumentation keeps its server span in the request's context as RPC metadata (as Express's uses it).
+  setTracingActive(true, (context) => getRPCMetadata(context)?.span);
 
   let stopped: Promise<void> | undefined;
   return {

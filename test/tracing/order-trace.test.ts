@@ -132,6 +132,8 @@ describe("an order is one trace in Jaeger", () => {
     assert.equal(roots.length, 1, `one root:\n${tree}`);
     assert.equal(roots[0]!.operationName, "POST /v1/orders", tree);
     assert.equal(serviceOf(trace, roots[0]!), "eventfleet-api");
+    // What an operator searches by: the request's own span, not only a child, names the order it created.
+    assert.equal(tag(roots[0]!, "eventfleet.order_id"), id, `the root span carries the order id:\n${tree}`);
 
     // Walk the saga: each hop is found under the previous one and starts no earlier.
     const chain: JaegerSpan[] = [roots[0]!];
