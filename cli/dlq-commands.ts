@@ -5,29 +5,17 @@ import { positiveInt } from "./option-parsers.ts";
 import { SQS_WORKERS as WORKERS, type SqsWorker as Worker } from "../shared/topology/topology.ts";
 
 async function loadTools() {
-  const [{ awsEnv, queueUrlVar, parseEnv, ConfigError }, { createSqsClient }, tools] = await Promise.all([
+  const [{ ConfigError }, { readDlqConfig }, { createSqsClient }, tools] = await Promise.all([
     import("../shared/config.ts"),
+    import("./dlq-config.ts"),
     import("../shared/aws-clients.ts"),
     import("../workers/sqs-runtime/dead-letter-tools.ts"),
   ]);
   /** Reads AWS settings and the queue URLs of `workers`; a missing one stops with the variable named (exit 2). */
   const configure = (workers: readonly Worker[]) => {
-    const spec: Record<string, ReturnType<typeof queueUrlVar>> = {};
-    for (const w of workers) {
-      spec[`${w.toUpperCase()}_QUEUE_URL`] = queueUrlVar(`${w} worker's SQS queue`);
-      spec[`${w.toUpperCase()}_DLQ_URL`] = queueUrlVar(`${w} worker's dead-letter queue`);
-    }
     try {
-      const config = parseEnv({ ...awsEnv, ...spec });
-      const urls = config as unknown as Record<string, string>;
-      return {
-        sqs: createSqsClient(config),
-        queues: workers.map((worker) => ({
-          worker,
-          queueUrl: urls[`${worker.toUpperCase()}_QUEUE_URL`]!,
-          dlqUrl: urls[`${worker.toUpperCase()}_DLQ_URL`]!,
-        })),
-      };
+      const { aws, queues } = readDlqConfig(workers);
+      return { sqs: createSqsClient(aws), queues };
     } catch (error) {
       if (error instanceof ConfigError) {
         process.stderr.write(`eventfleet: configuration error: ${error.message}\n`);

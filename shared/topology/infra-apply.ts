@@ -6,7 +6,7 @@ import { createCosmosClient, createEventHubProducer, createStorageClients } from
 import type { ApplyReporter } from "./apply-report.ts";
 import { applyAws, type AwsResources } from "./aws-apply.ts";
 import { applyCosmos, applyStorage, verifyEventHub } from "./azure-apply.ts";
-import { buildTopology, type Topology } from "./topology.ts";
+import { buildTopology, workerQueueVariables, type Topology } from "./topology.ts";
 
 export const infraEnv = {
   EVENTFLEET_ENV: processEnv.EVENTFLEET_ENV,
@@ -159,8 +159,9 @@ export function resourceEnv(outcome: ApplyOutcome): Record<string, string> {
   if (outcome.aws) {
     env.ORDERS_TOPIC_ARN = outcome.aws.topicArn;
     for (const [worker, queue] of Object.entries(outcome.aws.queues)) {
-      env[`${worker.toUpperCase()}_QUEUE_URL`] = queue.url;
-      env[`${worker.toUpperCase()}_DLQ_URL`] = queue.dlqUrl;
+      const names = workerQueueVariables(worker);
+      env[names.queueUrl] = queue.url;
+      env[names.dlqUrl] = queue.dlqUrl;
     }
   }
   return env;

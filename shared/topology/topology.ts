@@ -4,6 +4,15 @@ import type { OrderEventType } from "../events/order-events.ts";
 export const SQS_WORKERS = ["inventory", "shipment", "notification"] as const;
 export type SqsWorker = (typeof SQS_WORKERS)[number];
 
+/**
+ * The environment variables naming a worker's queue and dead-letter queue: `infra apply` writes them, the worker
+ * role and `eventfleet dlq` read them (the chart renders the same names from its role table).
+ */
+export function workerQueueVariables<W extends string>(worker: W) {
+  const upper = worker.toUpperCase() as Uppercase<W>;
+  return { queueUrl: `${upper}_QUEUE_URL`, dlqUrl: `${upper}_DLQ_URL` } as const;
+}
+
 /** Which order events each worker's queue receives (SNS filter policy on the `type` attribute). */
 export const FILTERS: Record<SqsWorker, readonly OrderEventType[]> = {
   inventory: ["order.placed", "order.cancelled"],

@@ -17,6 +17,7 @@ import { OrderStore } from "../../shared/orders/order-store.ts";
 import { connectRedis, type RedisClient } from "../../shared/redis-connection.ts";
 import type { RoleContext, RunningRole } from "../../shared/role-process.ts";
 import { describeSdkError } from "../../shared/aws-errors.ts";
+import { workerQueueVariables } from "../../shared/topology/topology.ts";
 import { SqsWorker, type EventHandler } from "./sqs-worker.ts";
 
 /** Variables every SQS worker reads (besides its queue URLs), each with its default and why. */
@@ -51,13 +52,13 @@ export const sqsWorkerEnv = {
   }),
 } satisfies EnvSpec;
 
-/** A worker's own queue variables: `<NAME>_QUEUE_URL`, `<NAME>_DLQ_URL`. */
+/** A worker's own queue variables (named by workerQueueVariables: `<NAME>_QUEUE_URL`, `<NAME>_DLQ_URL`). */
 export function workerQueueEnv<N extends string>(name: N) {
-  const upper = name.toUpperCase() as Uppercase<N>;
+  const { queueUrl, dlqUrl } = workerQueueVariables(name);
   return {
-    [`${upper}_QUEUE_URL`]: queueUrlVar(`${name} worker's SQS queue`),
-    [`${upper}_DLQ_URL`]: queueUrlVar(`${name} worker's dead-letter queue`),
-  } as Record<`${Uppercase<N>}_QUEUE_URL` | `${Uppercase<N>}_DLQ_URL`, ReturnType<typeof queueUrlVar>>;
+    [queueUrl]: queueUrlVar(`${name} worker's SQS queue`),
+    [dlqUrl]: queueUrlVar(`${name} worker's dead-letter queue`),
+  } as Record<typeof queueUrl | typeof dlqUrl, ReturnType<typeof queueUrlVar>>;
 }
 
 export type SqsWorkerConfig = ConfigOf<typeof sqsWorkerEnv> & {
