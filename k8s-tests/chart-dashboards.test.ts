@@ -1,12 +1,15 @@
 // The chart's Grafana dashboards from several releases in one Grafana: each release's dashboards keep their own
 // uid, title, sidecar file name and ConfigMap, so no release overwrites another's.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
+  API_VERSIONS,
   byKind,
   CHART_DIR,
+  helm,
   helmMissingReason,
   parseManifests,
   template,
@@ -142,6 +145,34 @@ void describe("chart dashboards: several releases in one Grafana", { skip: helmM
           );
         }
       }
+    }
+  });
+
+  void test("a dashboard file whose uid leaves no room for the release hash is refused, naming the file", async () => {
+    const chart = mkdtempSync(join(tmpdir(), "ef-chart-"));
+    try {
+      cpSync(CHART_DIR, chart, { recursive: true });
+      const dashboard = { uid: "u".repeat(28), title: "t", tags: ["eventfleet"], links: [], panels: [] };
+      writeFileSync(join(chart, "dashboards", "too-long.json"), JSON.stringify(dashboard));
+      const args = [
+        "template",
+        "ef",
+        chart,
+        "--namespace",
+        "eventfleet",
+        "-f",
+        join(chart, "ci", "full.yaml"),
+      ];
+      for (const v of API_VERSIONS) args.push("--api-versions", v);
+      await assert.rejects(
+        helm([...args, "--set", "monitoring.grafanaDashboards.enabled=true"]),
+        (error: { stderr?: string }) =>
+          /dashboards\/too-long\.json: uid "u{28}" is longer than Grafana's 40 characters/.test(
+            error.stderr ?? "",
+          ),
+      );
+    } finally {
+      rmSync(chart, { recursive: true, force: true });
     }
   });
 });
