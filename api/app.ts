@@ -48,7 +48,7 @@ export function createApp(options: ApiOptions): express.Express {
   app.use(helmet());
 
   const handlers: Record<OperationId, (request: Request, response: Response) => Promise<void>> = {
-    ...orderHandlers({ store, idempotencyTtlSeconds: options.idempotencyTtlSeconds }),
+    ...orderHandlers({ store, idempotencyTtlSeconds: options.idempotencyTtlSeconds, registry }),
     ...inventoryHandlers(store),
   };
   const methodsByPath = new Map<string, string[]>();

@@ -1,6 +1,6 @@
 // Environment variables of `eventfleet api` and `eventfleet relay`, each with its default and why.
 import { z } from "zod";
-import { awsEnv, envVar, redisEnv, schemas, type EnvSpec } from "../shared/config.ts";
+import { awsEnv, envVar, redisEnv, redisWriteEnv, schemas, type EnvSpec } from "../shared/config.ts";
 import { OUTBOX_RELAY_DEFAULTS } from "./outbox-relay-options.ts";
 
 const AUTH_MODES = ["none", "apikey", "jwt"] as const;
@@ -42,6 +42,7 @@ export const apiServerEnv = {
 /** The order API (the relay's variables come on top unless `--relay=off`). */
 export const apiEnv = {
   ...redisEnv,
+  ...redisWriteEnv,
   ...apiServerEnv,
   API_PORT: envVar(schemas.port, {
     expects: "a port number 0-65535",

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { ConfigOf } from "../shared/config.ts";
 import { OrderStore } from "../shared/orders/order-store.ts";
 import { connectRedis } from "../shared/redis-connection.ts";
+import { resolveRedisTarget } from "../shared/redis-target.ts";
+import { resolveWriteAck } from "../shared/redis-write-ack.ts";
 import { runRole, type RoleContext, type RunningRole } from "../shared/role-process.ts";
 import { createApp } from "./app.ts";
 import { createAuthenticator } from "./auth.ts";
@@ -41,8 +43,10 @@ async function startApi(
       subjectClaim: config.JWT_SUBJECT_CLAIM,
     },
   });
+  // Orders and cancels are answered 2xx only once REDIS_WRITE_REPLICAS replicas have them (WAIT); checked first.
+  const writeAck = resolveWriteAck(config, resolveRedisTarget(config));
   const redis = connectRedis(config, logger, { name: "eventfleet-api", profile: "request" });
-  const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
+  const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV, writeAck });
   const rateLimiter = new RateLimiter(redis, {
     env: config.EVENTFLEET_ENV,
     perSecond: config.RATE_LIMIT_PER_SECOND,
@@ -70,7 +74,12 @@ async function startApi(
     });
   });
   logger.info(
-    { port: (server.address() as AddressInfo).port, authMode: config.AUTH_MODE, relay: Boolean(relayConfig) },
+    {
+      port: (server.address() as AddressInfo).port,
+      authMode: config.AUTH_MODE,
+      relay: Boolean(relayConfig),
+      writeReplicas: writeAck.replicas,
+    },
     "order API listening",
   );
 

@@ -1,12 +1,15 @@
 // The order operations: place (idempotent per principal and key), read and cancel.
 import type { Request, Response } from "express";
+import { Counter, type Registry } from "prom-client";
+import { metricOnce } from "../shared/metrics.ts";
+import { WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
 import { newCloudEvent } from "../shared/events/cloudevent.ts";
 import { orderSubject, type OrderPlacedData } from "../shared/events/order-events.ts";
 import { FINAL_STATUSES, type OrderRecord, type OrderStore } from "../shared/orders/order-store.ts";
 import { SCOPES, type Principal } from "./auth.ts";
 import { idempotencyKeyHeader, requestFingerprint } from "./idempotency.ts";
 import { cancelOrderRequest, orderIdParam, placeOrderRequest, type OrderAccepted } from "./order-request.ts";
-import { notFound, ProblemError, storeCall } from "./problem.ts";
+import { notFound, ProblemError, storeCall, writeNotAcknowledged } from "./problem.ts";
 import { startOutboxSpan } from "../shared/telemetry/order-spans.ts";
 import { contextOf } from "./request-context.ts";
 import { parseOr400 } from "./request-validation.ts";
@@ -17,6 +20,23 @@ export interface OrderHandlerOptions {
   store: OrderStore;
   /** How long an Idempotency-Key is remembered. */
   idempotencyTtlSeconds: number;
+  registry: Registry;
+}
+
+type Operation = "place_order" | "cancel_order";
+
+function unacknowledgedWrites(registry: Registry): Counter<"operation"> {
+  return metricOnce(
+    registry,
+    "eventfleet_redis_write_unacknowledged_total",
+    () =>
+      new Counter({
+        name: "eventfleet_redis_write_unacknowledged_total",
+        help: "Writes made on the Redis master that fewer than REDIS_WRITE_REPLICAS replicas confirmed in time (answered 503), by operation.",
+        labelNames: ["operation"],
+        registers: [registry],
+      }),
+  );
 }
 
 type Handler = (request: Request, response: Response) => Promise<void>;
@@ -41,6 +61,31 @@ export function orderHandlers(options: OrderHandlerOptions): {
   cancelOrder: Handler;
 } {
   const { store } = options;
+  const unacknowledged = unacknowledgedWrites(options.registry);
+
+  /**
+   * A store write whose replicas did not confirm it: counted, logged, and answered 503 with what the client should
+   * do. The write stays on the master: if it survives, the order (or cancel) takes effect and its event is published.
+   */
+  const acknowledgedWrite = async <T>(
+    response: Response,
+    operation: Operation,
+    orderId: string,
+    retry: string,
+    call: () => Promise<T>,
+  ): Promise<T> => {
+    try {
+      return await storeCall(call);
+    } catch (error) {
+      if (!(error instanceof WriteNotAcknowledgedError)) throw error;
+      unacknowledged.inc({ operation });
+      contextOf(response).logger.warn(
+        { orderId, operation, acknowledged: error.acknowledged, required: error.required, err: error },
+        "write not confirmed by enough Redis replicas: answered 503 (the client should retry)",
+      );
+      throw writeNotAcknowledged(error, retry);
+    }
+  };
 
   const placeOrder: Handler = async (request, response) => {
     const context = contextOf(response);
@@ -73,23 +118,30 @@ export function orderHandlers(options: OrderHandlerOptions): {
     });
     const accepted: OrderAccepted = { id: orderId, status: "ACKNOWLEDGED", version: 1 };
     const location = `/v1/orders/${orderId}`;
-    const result = await storeCall(() =>
-      store.createOrder({
-        order,
-        event,
-        ...(context.principal ? { owner: context.principal.id } : {}),
-        ...(key
-          ? {
-              idempotency: {
-                principal,
-                key,
-                fingerprint: requestFingerprint(body),
-                response: JSON.stringify({ location, body: accepted }),
-                ttlSeconds: options.idempotencyTtlSeconds,
-              },
-            }
-          : {}),
-      }),
+    const result = await acknowledgedWrite(
+      response,
+      "place_order",
+      orderId,
+      key
+        ? "retry with the same Idempotency-Key and body: you get this order, never a second one"
+        : `GET ${location} shows whether it was kept; a retry without an Idempotency-Key places a second order`,
+      () =>
+        store.createOrder({
+          order,
+          event,
+          ...(context.principal ? { owner: context.principal.id } : {}),
+          ...(key
+            ? {
+                idempotency: {
+                  principal,
+                  key,
+                  fingerprint: requestFingerprint(body),
+                  response: JSON.stringify({ location, body: accepted }),
+                  ttlSeconds: options.idempotencyTtlSeconds,
+                },
+              }
+            : {}),
+        }),
     ).finally(() => outbox?.span.end());
     if (result.outcome === "conflict") {
       throw new ProblemError({
@@ -140,8 +192,12 @@ export function orderHandlers(options: OrderHandlerOptions): {
       },
       traceparent: outbox?.traceparent ?? context.traceparent,
     });
-    const result = await storeCall(() =>
-      store.cancel(id, { eventId: event.id, reason: body.reason, events: [event] }),
+    const result = await acknowledgedWrite(
+      response,
+      "cancel_order",
+      id,
+      `read the order (GET /v1/orders/${id}) to see whether it is CANCELLED, or retry the cancel`,
+      () => store.cancel(id, { eventId: event.id, reason: body.reason, events: [event] }),
     ).finally(() => outbox?.span.end());
     if (!result.applied && result.reason === "not_found") throw notFound(`no order ${id}`);
     if (!result.applied) {

@@ -1,5 +1,6 @@
 // RFC 9457 problem details: the one shape of every error the API answers, never a stack trace.
 import type { Response } from "express";
+import { WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
 
 export interface FieldError {
   /** Where in the body, e.g. `items.0.quantity` (empty for the body itself). */
@@ -77,11 +78,31 @@ export const dependencyDown = (what: string, cause?: unknown) =>
 export const notFound = (detail: string) =>
   new ProblemError({ status: 404, kind: "not-found", title: "Not Found", detail });
 
-/** Runs a store call; any failure of Redis becomes a 503 (the process stays up and ioredis reconnects). */
+/**
+ * A write made on the Redis master that too few replicas confirmed (shared/redis-write-ack.ts): 503, as it may be
+ * lost or kept; `retry` tells the client how to find out without doing it twice.
+ */
+export const writeNotAcknowledged = (error: WriteNotAcknowledgedError, retry: string) =>
+  new ProblemError(
+    {
+      status: 503,
+      kind: "write-not-acknowledged",
+      title: "Service Unavailable",
+      detail: `${error.message}, so it is not acknowledged: it may or may not take effect; ${retry}`,
+      headers: { "Retry-After": "1" },
+    },
+    { cause: error },
+  );
+
+/**
+ * Runs a store call; any failure of Redis becomes a 503 (the process stays up and ioredis reconnects), except a
+ * WriteNotAcknowledgedError, which the handler answers itself (writeNotAcknowledged).
+ */
 export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (error instanceof WriteNotAcknowledgedError) throw error;
     throw dependencyDown("the order store (Redis)", error);
   }
 }

@@ -148,6 +148,35 @@ export const redisEnv = {
   }),
 } satisfies EnvSpec;
 
+/**
+ * Replica acknowledgement of the API's accepting writes (shared/redis-write-ack.ts; README: Redis write
+ * acknowledgement). Redis replicates asynchronously: an order acknowledged by a master that dies before its replica
+ * has it is lost although the client was told 202. With REDIS_WRITE_REPLICAS > 0 the API sends WAIT to that master
+ * right after the write and answers 503 (maybe accepted: retry with the same Idempotency-Key) when fewer replicas
+ * confirm within REDIS_WRITE_TIMEOUT_MS. The defaults, each with why:
+ */
+export const REDIS_WRITE_DEFAULTS = {
+  /** A Redis Cluster fails over to a replica by design, so an unreplicated write is the expected way to lose one. */
+  clusterReplicas: 1,
+  /** A single Redis often has no replica (local, tests); waiting for one would refuse every order. */
+  singleReplicas: 0,
+  /** A replica on the same network confirms in about a millisecond; 500 ms rides out a slow one, not a dead one. */
+  timeoutMs: 500,
+} as const;
+
+export const redisWriteEnv = {
+  REDIS_WRITE_REPLICAS: envVar(z.coerce.number().int().min(0).max(16).optional(), {
+    expects: "a number of replicas 0-16 (0: answer without waiting for any replica)",
+    description: `Replicas that must have an accepted order (or cancel) before the API answers 2xx (Redis WAIT on the master that took the write); fewer within REDIS_WRITE_TIMEOUT_MS: 503 with Retry-After, the write maybe kept, retry with the same Idempotency-Key. Unset: ${REDIS_WRITE_DEFAULTS.clusterReplicas} with REDIS_CLUSTER_NODES, ${REDIS_WRITE_DEFAULTS.singleReplicas} on a single Redis.`,
+  }),
+  REDIS_WRITE_TIMEOUT_MS: envVar(schemas.positiveInt, {
+    expects: "a positive integer number of milliseconds, below the API's Redis command timeout (2000)",
+    description:
+      "How long the API waits for REDIS_WRITE_REPLICAS replicas to confirm a write before answering 503; the master's connection is held meanwhile.",
+    default: String(REDIS_WRITE_DEFAULTS.timeoutMs),
+  }),
+} satisfies EnvSpec;
+
 export const awsEnv = {
   AWS_REGION: envVar(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/), {
     expects: "an AWS region such as eu-west-1",

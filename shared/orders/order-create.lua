@@ -4,13 +4,16 @@
 -- ARGV[1] order data JSON, ARGV[2] placedAt, ARGV[3] history entry JSON,
 -- ARGV[4..8] the event (5 values, see outbox-events.lua), ARGV[9] request fingerprint, ARGV[10] response JSON,
 -- ARGV[11] idempotency TTL in seconds, ARGV[12] owner (the placing principal; empty: none recorded)
--- Returns {"created"} | {"replay", response JSON} | {"conflict"} (same key, other request) | {"exists"}
+-- Returns {"created"} | {"replay", response JSON} (rewrites the key, unchanged) | {"conflict"} (same key, other request) | {"exists"}
 -- #include shared/orders/lua/outbox-events.lua
 if KEYS[4] then
   local stored = redis.call('GET', KEYS[4])
   if stored then
     local sep = string.find(stored, '\n', 1, true)
     if string.sub(stored, 1, sep - 1) == ARGV[9] then
+      -- Rewritten as it is (same value and TTL) so that this replay is a write: a WAIT after it then waits for
+      -- everything this master had, the first request's order included (shared/redis-write-ack.ts).
+      redis.call('SET', KEYS[4], stored, 'KEEPTTL')
       return {'replay', string.sub(stored, sep + 1)}
     end
     return {'conflict'}

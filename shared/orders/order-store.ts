@@ -20,6 +20,7 @@ import { slotGroupsOf, type RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
+import { NO_WRITE_ACK, runAcknowledged, type WriteAck } from "../redis-write-ack.ts";
 import { historyEntryJson, type HistoryInput, type OrderHistoryEntry } from "./order-history.ts";
 import { outboxEventArgs, unversionedOutboxEventArgs, type OutboxEvent } from "./outbox-entry.ts";
 import { Stock, type StockLevel } from "./stock.ts";
@@ -72,8 +73,11 @@ export interface CreateOrderInput {
   };
 }
 
+/** `acknowledgedBy`: the replicas that confirmed the write (WAIT's answer), when the store waits for replicas. */
 export type CreateOrderResult =
-  { outcome: "created" } | { outcome: "replay"; response: string } | { outcome: "conflict" };
+  | { outcome: "created"; acknowledgedBy?: number }
+  | { outcome: "replay"; response: string; acknowledgedBy?: number }
+  | { outcome: "conflict" };
 
 export interface TransitionInput {
   /** Statuses the order may be in for this change to apply (narrowed to FORWARD_FROM[to]). */
@@ -100,6 +104,11 @@ export interface OrderStoreOptions {
   env: string;
   /** REDIS_SLOT_GROUPS; default: the connection's (shared/redis-connection.ts slotGroupsOf). */
   slotGroups?: number;
+  /**
+   * Replicas that must confirm the writes a client is told about (createOrder, transition: the API's place and cancel)
+   * before they return; fewer: WriteNotAcknowledgedError (shared/redis-write-ack.ts). Default: none waited for.
+   */
+  writeAck?: WriteAck;
 }
 
 const SCRIPTS = {
@@ -135,12 +144,14 @@ export class OrderStore {
   readonly #redis: RedisClient;
   readonly #stock: Stock;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
+  readonly #writeAck: WriteAck;
 
   constructor(redis: RedisClient, options: OrderStoreOptions) {
     this.#redis = redis;
     this.keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
     this.#stock = new Stock(redis, { ...options, slotGroups: this.keys.slotGroups });
     this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
+    this.#writeAck = options.writeAck ?? NO_WRITE_ACK;
   }
 
   /**
@@ -159,7 +170,8 @@ export class OrderStore {
   /**
    * Writes a new order (ACKNOWLEDGED, version 1, history `ACKNOWLEDGED`) and its `order.placed` event in one
    * step. With `idempotency`, a request seen before under the same key answers `replay` (same fingerprint) or
-   * `conflict` (another fingerprint) and writes nothing.
+   * `conflict` (another fingerprint) and writes nothing. With `writeAck`, a created order and a replay (its key is
+   * rewritten, so WAIT covers everything the master had) throw WriteNotAcknowledgedError when too few replicas confirm.
    */
   async createOrder(input: CreateOrderInput): Promise<CreateOrderResult> {
     const { order, event, idempotency } = input;
@@ -176,23 +188,29 @@ export class OrderStore {
         );
       keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
     }
-    const reply = (await this.#scripts.efOrderCreate(
-      keys.length,
-      ...keys,
-      JSON.stringify(order),
-      order.placedAt,
-      historyEntryJson({ at: order.placedAt, eventId: event.id }, "ACKNOWLEDGED", "ACKNOWLEDGED", 1),
-      ...unversionedOutboxEventArgs(event),
-      idempotency?.fingerprint ?? "",
-      idempotency?.response ?? "",
-      idempotency?.ttlSeconds ?? 0,
-      input.owner ?? "",
-    )) as [string, string?];
+    const { reply, acknowledged } = await runAcknowledged<[string, string?]>(this.#redis, this.#writeAck, {
+      name: "efOrderCreate",
+      args: [
+        keys.length,
+        ...keys,
+        JSON.stringify(order),
+        order.placedAt,
+        historyEntryJson({ at: order.placedAt, eventId: event.id }, "ACKNOWLEDGED", "ACKNOWLEDGED", 1),
+        ...unversionedOutboxEventArgs(event),
+        idempotency?.fingerprint ?? "",
+        idempotency?.response ?? "",
+        idempotency?.ttlSeconds ?? 0,
+        input.owner ?? "",
+      ],
+      what: `order ${order.orderId}`,
+      wrote: ([outcome]) => outcome === "created" || outcome === "replay",
+    });
+    const ack = acknowledged === undefined ? {} : { acknowledgedBy: acknowledged };
     switch (reply[0]) {
       case "created":
-        return { outcome: "created" };
+        return { outcome: "created", ...ack };
       case "replay":
-        return { outcome: "replay", response: reply[1] ?? "" };
+        return { outcome: "replay", response: reply[1] ?? "", ...ack };
       case "conflict":
         return { outcome: "conflict" };
       default:
@@ -236,25 +254,31 @@ export class OrderStore {
    * Moves the order to `to` when its status is in `allowedFrom` (and FORWARD_FROM[to]) and, if given, its
    * version is `expectedVersion`: status, version+1, history entry and events in one Lua script.
    * Not applied: `not_found`; `wrong_state` (includes "already there": check `order.status === to` to spot a
-   * duplicate delivery); `stale_version`.
+   * duplicate delivery); `stale_version`. With `writeAck`, an applied change throws WriteNotAcknowledgedError when
+   * too few replicas confirm it (it is made on the master all the same).
    */
   async transition(orderId: string, input: TransitionInput): Promise<TransitionResult> {
     const allowed = input.allowedFrom.filter((from) => FORWARD_FROM[input.to].includes(from));
     const events = input.events ?? [];
-    const reply = (await this.#scripts.efOrderTransition(
-      3,
-      this.keys.order(orderId),
-      this.keys.history(orderId),
-      this.keys.outboxOf(orderId),
-      // An empty list can never match, which is what a backwards transition deserves.
-      allowed.length > 0 ? allowed.join(",") : "-",
-      input.to,
-      input.expectedVersion ?? "",
-      historyEntryJson(input.history ?? {}, input.to, input.to),
-      new Date().toISOString(),
-      events.length,
-      ...events.flatMap((event) => outboxEventArgs(event)),
-    )) as [string, unknown, string[]];
+    const { reply } = await runAcknowledged<[string, unknown, string[]]>(this.#redis, this.#writeAck, {
+      name: "efOrderTransition",
+      args: [
+        3,
+        this.keys.order(orderId),
+        this.keys.history(orderId),
+        this.keys.outboxOf(orderId),
+        // An empty list can never match, which is what a backwards transition deserves.
+        allowed.length > 0 ? allowed.join(",") : "-",
+        input.to,
+        input.expectedVersion ?? "",
+        historyEntryJson(input.history ?? {}, input.to, input.to),
+        new Date().toISOString(),
+        events.length,
+        ...events.flatMap((event) => outboxEventArgs(event)),
+      ],
+      what: `the change of order ${orderId} to ${input.to}`,
+      wrote: ([outcome]) => outcome === "applied",
+    });
     const [outcome, hash, history] = reply;
     if (outcome === "not_found") return { applied: false, reason: "not_found", order: undefined };
     const order = toRecord(pairsToObject(hash), history);

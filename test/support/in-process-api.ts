@@ -6,7 +6,8 @@ import type { RedisClient } from "../../shared/redis-connection.ts";
 import { Registry } from "prom-client";
 import { createLogger, type Logger } from "../../shared/logger.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
-import { parseEnv, redisEnv } from "../../shared/config.ts";
+import { parseEnv, redisEnv, redisWriteEnv } from "../../shared/config.ts";
+import { resolveWriteAck } from "../../shared/redis-write-ack.ts";
 import { createApp } from "../../api/app.ts";
 import { apiServerEnv } from "../../api/config.ts";
 import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../../api/http-server.ts";
@@ -25,7 +26,12 @@ export interface InProcessApi {
 }
 
 export interface InProcessApiOptions {
-  redisUrl: string;
+  redisUrl?: string;
+  /**
+   * The Redis variables as a role gets them (REDIS_URL, REDIS_CLUSTER_NODES, REDIS_WRITE_REPLICAS, …), instead of
+   * `redisUrl`: a cluster, or write acknowledgement other than the default.
+   */
+  redisVariables?: Record<string, string>;
   auth?: AuthOptions;
   rateLimit?: { perSecond: number; burst: number };
   trustProxy?: string;
@@ -44,14 +50,14 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
       level: process.env.TEST_LOG_LEVEL ?? "silent",
       pretty: false,
     });
-  const redis = connectRedis(parseEnv(redisEnv, { REDIS_URL: options.redisUrl }), logger, {
-    name: "api-test",
-    profile: "request",
-  });
+  const variables = options.redisVariables ?? { REDIS_URL: options.redisUrl ?? "" };
+  const config = parseEnv({ ...redisEnv, ...redisWriteEnv }, variables);
+  const redis = connectRedis(config, logger, { name: "api-test", profile: "request" });
   await new Promise<void>((resolve) =>
     redis.status === "ready" ? resolve() : redis.once("ready", () => resolve()),
   );
-  const store = new OrderStore(redis, { env });
+  // As api/main.ts does: orders and cancels wait for REDIS_WRITE_REPLICAS replicas (default: 1 on a cluster).
+  const store = new OrderStore(redis, { env, writeAck: resolveWriteAck(config, redis.target) });
   const registry = new Registry();
   const app = createApp({
     store,

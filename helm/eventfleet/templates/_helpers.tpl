@@ -375,6 +375,14 @@ selects a database (shared/redis-target.ts); the chart says so before anything i
 {{- if eq .key "api" }}
 - name: API_PORT
   value: "8080"
+{{- if not (kindIs "invalid" $v.redis.writeReplicas) }}
+- name: REDIS_WRITE_REPLICAS
+  value: {{ $v.redis.writeReplicas | int | quote }}
+{{- end }}
+{{- with $v.redis.writeTimeoutMs }}
+- name: REDIS_WRITE_TIMEOUT_MS
+  value: {{ . | int | quote }}
+{{- end }}
 - name: AUTH_MODE
   value: {{ $role.authMode | quote }}
 {{- if and (eq $role.authMode "apikey") $role.auth.apiKeys.secretName }}
