@@ -79,4 +79,40 @@ describe("management server", () => {
     assert.equal((await fetch(`${server.url}/nope`)).status, 404);
     assert.equal((await fetch(`${server.url}/metrics`, { method: "POST" })).status, 405);
   });
+
+  test("starting: /readyz fails with check startup until markStarted; firstReady resolves on the first ready answer", async () => {
+    let dependencyUp = false;
+    const server = await startManagementServer({
+      role: "test",
+      registry: createMetricsRegistry("test"),
+      port: 0,
+      host: "127.0.0.1",
+      starting: true,
+      checks: [
+        {
+          name: "dependency",
+          check: () => {
+            if (!dependencyUp) throw new Error("down");
+          },
+        },
+      ],
+    });
+    servers.push(server);
+    let firstReadySeen = false;
+    void server.firstReady.then(() => (firstReadySeen = true));
+    dependencyUp = true;
+    const starting = await fetch(`${server.url}/readyz`);
+    assert.equal(starting.status, 503);
+    assert.deepEqual(await starting.json(), {
+      status: "not ready",
+      role: "test",
+      failing: [{ check: "startup", error: "starting" }],
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(firstReadySeen, false, "not ready yet");
+    server.markStarted();
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    await server.firstReady;
+    assert.equal(firstReadySeen, true);
+  });
 });

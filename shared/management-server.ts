@@ -25,12 +25,22 @@ export interface ManagementServerOptions {
   port: number;
   host?: string;
   checks?: ReadinessCheck[];
+  /**
+   * The process is still starting: /readyz fails with check `startup` until markStarted(). The server listens before
+   * the component has started (so /healthz answers and a startup probe passes), and a component's own checks are
+   * registered while it starts: without this, a probe in that window would find every registered check passing.
+   */
+  starting?: boolean;
 }
 
 export interface ManagementServer {
   readonly port: number;
   readonly url: string;
   addCheck(check: ReadinessCheck): void;
+  /** The component has started: from now on its checks alone decide readiness. */
+  markStarted(): void;
+  /** Resolves the first time a readiness evaluation (/readyz, or a metrics scrape) finds the process ready. */
+  readonly firstReady: Promise<void>;
   /** From now on /readyz answers 503 with check `shutdown`, so load balancers stop sending work. */
   markShuttingDown(): void;
   readiness(): Promise<ReadinessReport>;
@@ -59,12 +69,18 @@ export async function startManagementServer(options: ManagementServerOptions): P
   const { role, registry } = options;
   const checks = [...(options.checks ?? [])];
   let shuttingDown = false;
+  let starting = options.starting ?? false;
+  let becameReady: () => void = () => undefined;
+  const firstReady = new Promise<void>((resolve) => (becameReady = resolve));
 
   const readiness = async (): Promise<ReadinessReport> => {
     const results = await Promise.all(checks.map(async (c) => [c.name, await runCheck(c)] as const));
     const report: Record<string, string> = Object.fromEntries(results);
+    if (starting) report.startup = "starting";
     if (shuttingDown) report.shutdown = "shutting down";
-    return { ready: Object.values(report).every((r) => r === "ok"), checks: report };
+    const ready = Object.values(report).every((r) => r === "ok");
+    if (ready) becameReady();
+    return { ready, checks: report };
   };
 
   // Both gauges are collected concurrently on a scrape: they share one readiness evaluation per scrape.
@@ -151,6 +167,10 @@ export async function startManagementServer(options: ManagementServerOptions): P
     port,
     url: `http://127.0.0.1:${port}`,
     addCheck: (check) => checks.push(check),
+    markStarted: () => {
+      starting = false;
+    },
+    firstReady,
     markShuttingDown: () => {
       shuttingDown = true;
     },

@@ -1,12 +1,22 @@
 // The life of one long-running process: config, logger, metrics, management server, start, signals, drain, exit.
 import type { Registry } from "prom-client";
 import { ConfigError, parseEnv, processEnv, type ConfigOf, type EnvSpec } from "./config.ts";
+import { setTimeout as delay } from "node:timers/promises";
 import { errorMessage } from "./errors.ts";
+import { compactHeap } from "./heap-compaction.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { startManagementServer, type ManagementServer } from "./management-server.ts";
 import { createMetricsRegistry } from "./metrics.ts";
 import { startTelemetry } from "./telemetry/start-telemetry.ts";
 import { telemetryEnv, telemetrySettings } from "./telemetry/telemetry-config.ts";
+
+/**
+ * The heap is compacted once (heap-compaction.ts) this long after the process first answers ready, so the first
+ * messages a fresh replica takes (a scale from zero) are not paused by it; or this long after start when nothing
+ * asks for readiness within START_COMPACTION_FALLBACK_MS.
+ */
+const COMPACTION_AFTER_READY_MS = 1000;
+const START_COMPACTION_FALLBACK_MS = 5000;
 
 export type RoleConfig<S extends EnvSpec> = ConfigOf<S> & ConfigOf<typeof processEnv>;
 
@@ -80,6 +90,7 @@ export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>):
       role: definition.role,
       registry,
       port: config.MANAGEMENT_PORT,
+      starting: true,
     });
   } catch (error) {
     process.stderr.write(
@@ -130,7 +141,23 @@ export async function runRole<S extends EnvSpec>(definition: RoleDefinition<S>):
 
   try {
     running = await definition.start({ config, logger, registry, management });
+    management.markStarted();
     logger.info({ managementPort: management.port }, `${definition.role} started`);
+    void Promise.race([management.firstReady, delay(START_COMPACTION_FALLBACK_MS, undefined, { ref: false })])
+      .then(() => delay(COMPACTION_AFTER_READY_MS, undefined, { ref: false }))
+      .then(() => {
+        if (stopping) return;
+        const c = compactHeap();
+        const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+        logger.info(
+          {
+            heapMiB: [mib(c.heapBeforeBytes), mib(c.heapAfterBytes)],
+            rssMiB: [mib(c.rssBeforeBytes), mib(c.rssAfterBytes)],
+            tookMs: Math.round(c.tookMs),
+          },
+          "heap compacted after start (what loading the code left behind)",
+        );
+      });
   } catch (error) {
     if (error instanceof ConfigError) {
       printConfigError(error);

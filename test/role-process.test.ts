@@ -69,6 +69,59 @@ describe("role process lifecycle", () => {
     assert.equal(await canConnect(port), false, "management server must be closed");
   });
 
+  test("readiness answers 503 with check startup until start() has finished, even with no check registered", async () => {
+    const port = await freePort();
+    const proc = run(sample, { MANAGEMENT_PORT: String(port), SAMPLE_START: "on-sigusr2" });
+    try {
+      // The management server listens before the component starts: a probe in that window must not pass.
+      const starting = await waitFor(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return response ? { status: response.status, body: await response.text() } : undefined;
+        },
+        { description: "the management server answering" },
+      );
+      assert.equal(starting.status, 503, starting.body);
+      assert.match(starting.body, /"check":"startup","error":"starting"/);
+      proc.child.kill("SIGUSR2"); // start() finishes
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        description: "ready once started",
+      });
+    } finally {
+      proc.child.kill("SIGKILL");
+      await proc.exited;
+    }
+  });
+
+  test("once ready, the heap is compacted once and the log says what it gave back", async () => {
+    const port = await freePort();
+    const proc = run(sample, { MANAGEMENT_PORT: String(port) });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        description: "ready",
+      });
+      const line = await waitFor(
+        () =>
+          proc
+            .output()
+            .stdout.split("\n")
+            .find((l) => l.includes("heap compacted after start")),
+        { description: "the compaction's log line" },
+      );
+      const { heapMiB, rssMiB, tookMs } = JSON.parse(line) as {
+        heapMiB: [number, number];
+        rssMiB: [number, number];
+        tookMs: number;
+      };
+      assert.ok(heapMiB[1] < heapMiB[0], `the heap must shrink: ${line}`);
+      assert.ok(rssMiB[1] > 0 && tookMs >= 0, line);
+      assert.equal(proc.output().stdout.split("heap compacted").length - 1, 1, "once only");
+    } finally {
+      proc.child.kill("SIGKILL");
+      await proc.exited;
+    }
+  });
+
   test("readiness turns 503 with check shutdown while draining", async () => {
     const port = await freePort();
     const proc = run(sample, { MANAGEMENT_PORT: String(port), SAMPLE_DRAIN_MS: "5000" });
