@@ -2,11 +2,12 @@
 // in the same pipeline, on that master), on a real Redis Cluster (3 masters, a replica each). A replica that cannot
 // acknowledge (its process stopped with SIGSTOP) turns the answer into 503 + Retry-After; the write is on the master,
 // and the retry with the same Idempotency-Key returns the same order, never a second one. Stopping the replica of
-// another master changes nothing, so WAIT went to the order's own master.
+// another master changes nothing, so WAIT went to the order's own master. A slot moved since the API last looked is
+// followed (a pipeline gets MOVED for the script only, which ioredis leaves to the caller).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import type { Cluster } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { newCloudEvent } from "../../shared/events/cloudevent.ts";
 import type { OrderPlacedData } from "../../shared/events/order-events.ts";
 import { OrderStore } from "../../shared/orders/order-store.ts";
@@ -243,5 +244,43 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
     assert.match(String(refused.body.detail), new RegExp(`GET /v1/orders/${id}`));
     assert.equal(await unacknowledgedCount("cancel_order"), before503 + 1);
     assert.equal((await api.store.getOrder(id))?.status, "CANCELLED");
+  });
+
+  test("an order whose slot moved to another master since the API last looked is acknowledged there: the pipeline follows MOVED", async () => {
+    const [from, to, third] = await cluster.masters();
+    const onNode = async <T>(port: number, run: (node: Redis) => Promise<T>): Promise<T> => {
+      const node = new Redis({ host: "127.0.0.1", port, lazyConnect: true });
+      try {
+        return await run(node);
+      } finally {
+        node.disconnect();
+      }
+    };
+    // An Idempotency-Key whose slot is on `from` and holds no key: it moves without migrating anything.
+    let key: string;
+    let slot: number;
+    do {
+      key = keyOn(from!);
+      slot = slotOfKey(key);
+    } while ((await onNode(from!.port, (n) => n.cluster("COUNTKEYSINSLOT", slot))) !== 0);
+    for (const master of [to!, from!, third!]) {
+      await onNode(master.port, (n) => n.cluster("SETSLOT", slot, "NODE", to!.id));
+    }
+    const client = api.redis as Cluster;
+    assert.equal(
+      client.slots[slot]?.[0],
+      `127.0.0.1:${from!.port}`,
+      "the API still maps the slot to its old master",
+    );
+
+    const answer = await post("/v1/orders", validOrder(), key);
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    const orderKey = api.store.keys.order(String(answer.body.id));
+    assert.equal(
+      await onNode(to!.port, (n) => n.exists(orderKey)),
+      1,
+      "the order is on the slot's new master",
+    );
+    assert.equal(client.slots[slot]?.[0], `127.0.0.1:${to!.port}`);
   });
 });
