@@ -1,12 +1,12 @@
 // The image's bundle (scripts/bundle.ts) runs the same roles as the sources: the order saga end to end with every
 // order role from the bundle (its Lua scripts found beside the chunks' source paths), tracing on, device-ingest ready.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
+import { promisify, stripVTControlCharacters } from "node:util";
 import { startEventHubsEmulator } from "../dev/eventhubs-emulator/index.ts";
 import { compileCacheVerdicts } from "../test/support/compile-cache-log.ts";
 import { CONSUMER_GROUP, HUB } from "../test/support/device-fixture.ts";
@@ -99,6 +99,43 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
     } finally {
       await driver.stop();
       await webhook.stop();
+    }
+  });
+
+  void test("in a terminal the bundled relay logs pretty lines: pino bundled, pino-pretty required from node_modules", async () => {
+    const env = await createTestEnv({ aws: true });
+    // `script` gives the role a pseudo-terminal for stdout, as `docker run -it` or `kubectl run -it` would.
+    const command = [process.execPath, entry, "relay"].map((a) => `'${a}'`).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: {
+        ...process.env,
+        ...env,
+        LOG_LEVEL: "info",
+        MANAGEMENT_PORT: String(await freePort()),
+        NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      const plain = (text: string) => stripVTControlCharacters(text);
+      await waitFor(() => plain(output).includes("relay started"), {
+        timeoutMs: READY_WITHIN_MS,
+        description: "the relay's start line",
+      }).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; the terminal showed:\n${output}`);
+      });
+      assert.match(
+        plain(output),
+        /\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): relay started\r?\n\s+role: "relay"/,
+      );
+      assert.doesNotMatch(output, /"level":30/, "no JSON lines in a terminal");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
     }
   });
 
