@@ -1,11 +1,11 @@
 // `eventfleet api`: the order API on API_PORT, with the outbox relay in the same process unless --relay=off.
 import type { AddressInfo } from "node:net";
 import type { ConfigOf } from "../shared/config.ts";
-import { OrderStore } from "../shared/orders/order-store.ts";
 import { connectRedis } from "../shared/redis-connection.ts";
 import { resolveRedisTarget } from "../shared/redis-target.ts";
 import { resolveWriteAck } from "../shared/redis-write-ack.ts";
 import { runRole, type RoleContext, type RunningRole } from "../shared/role-process.ts";
+import { createApiOrderStore } from "./api-order-store.ts";
 import { createApp } from "./app.ts";
 import { createAuthenticator } from "./auth.ts";
 import { apiEnv, relayEnv } from "./config.ts";
@@ -46,7 +46,8 @@ async function startApi(
   // Orders and cancels are answered 2xx only once REDIS_WRITE_REPLICAS replicas have them (WAIT); checked first.
   const writeAck = resolveWriteAck(config, resolveRedisTarget(config));
   const redis = connectRedis(config, logger, { name: "eventfleet-api", profile: "request" });
-  const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV, writeAck });
+  const orders = createApiOrderStore(redis, { env: config.EVENTFLEET_ENV, writeAck });
+  const { store } = orders;
   const rateLimiter = new RateLimiter(redis, {
     env: config.EVENTFLEET_ENV,
     perSecond: config.RATE_LIMIT_PER_SECOND,
@@ -98,6 +99,7 @@ async function startApi(
       server.closeIdleConnections();
       await closed;
       await relay?.stop();
+      await orders.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

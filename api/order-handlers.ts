@@ -2,14 +2,14 @@
 import type { Request, Response } from "express";
 import { Counter, type Registry } from "prom-client";
 import { metricOnce } from "../shared/metrics.ts";
-import { WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
+import { ReplicasBehindError, WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
 import { newCloudEvent } from "../shared/events/cloudevent.ts";
 import { orderSubject, type OrderPlacedData } from "../shared/events/order-events.ts";
 import { FINAL_STATUSES, type OrderRecord, type OrderStore } from "../shared/orders/order-store.ts";
 import { SCOPES, type Principal } from "./auth.ts";
 import { idempotencyKeyHeader, requestFingerprint } from "./idempotency.ts";
 import { cancelOrderRequest, orderIdParam, placeOrderRequest, type OrderAccepted } from "./order-request.ts";
-import { notFound, ProblemError, storeCall, writeNotAcknowledged } from "./problem.ts";
+import { notFound, ProblemError, replicasBehind, storeCall, writeNotAcknowledged } from "./problem.ts";
 import { startOutboxSpan } from "../shared/telemetry/order-spans.ts";
 import { contextOf } from "./request-context.ts";
 import { parseOr400 } from "./request-validation.ts";
@@ -32,7 +32,7 @@ function unacknowledgedWrites(registry: Registry): Counter<"operation"> {
     () =>
       new Counter({
         name: "eventfleet_redis_write_unacknowledged_total",
-        help: "Writes made on the Redis master that fewer than REDIS_WRITE_REPLICAS replicas confirmed in time (answered 503), by operation.",
+        help: "Writes answered 503 because fewer than REDIS_WRITE_REPLICAS replicas confirmed them in time (or, within a second after that, refused unmade on the same master), by operation.",
         labelNames: ["operation"],
         registers: [registry],
       }),
@@ -66,6 +66,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
   /**
    * A store write whose replicas did not confirm it: counted, logged, and answered 503 with what the client should
    * do. The write stays on the master: if it survives, the order (or cancel) takes effect and its event is published.
+   * One refused unmade as that master's replicas were behind a moment ago is counted and answered 503 too.
    */
   const acknowledgedWrite = async <T>(
     response: Response,
@@ -77,6 +78,10 @@ export function orderHandlers(options: OrderHandlerOptions): {
     try {
       return await storeCall(call);
     } catch (error) {
+      if (error instanceof ReplicasBehindError) {
+        unacknowledged.inc({ operation });
+        throw replicasBehind(error);
+      }
       if (!(error instanceof WriteNotAcknowledgedError)) throw error;
       unacknowledged.inc({ operation });
       contextOf(response).logger.warn(

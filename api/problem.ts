@@ -1,6 +1,6 @@
 // RFC 9457 problem details: the one shape of every error the API answers, never a stack trace.
 import type { Response } from "express";
-import { WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
+import { ReplicasBehindError, WriteNotAcknowledgedError } from "../shared/redis-write-ack.ts";
 
 export interface FieldError {
   /** Where in the body, e.g. `items.0.quantity` (empty for the body itself). */
@@ -94,15 +94,29 @@ export const writeNotAcknowledged = (error: WriteNotAcknowledgedError, retry: st
     { cause: error },
   );
 
+/** A write refused unmade as its master's replicas are behind (shared/redis-write-ack.ts): 503, retry shortly. */
+export const replicasBehind = (error: ReplicasBehindError) =>
+  new ProblemError(
+    {
+      status: 503,
+      kind: "replicas-behind",
+      title: "Service Unavailable",
+      detail: `${error.message}; retry shortly`,
+      headers: { "Retry-After": "1" },
+    },
+    { cause: error },
+  );
+
 /**
  * Runs a store call; any failure of Redis becomes a 503 (the process stays up and ioredis reconnects), except a
- * WriteNotAcknowledgedError, which the handler answers itself (writeNotAcknowledged).
+ * WriteNotAcknowledgedError or ReplicasBehindError, which the handler answers itself (writeNotAcknowledged,
+ * replicasBehind).
  */
 export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof WriteNotAcknowledgedError) throw error;
+    if (error instanceof WriteNotAcknowledgedError || error instanceof ReplicasBehindError) throw error;
     throw dependencyDown("the order store (Redis)", error);
   }
 }

@@ -43,7 +43,7 @@ export const ROUTES: readonly RouteSpec[] = [
     path: "/v1/orders",
     summary: "Place an order: recorded and acknowledged at once, processed asynchronously",
     description:
-      "The calling principal becomes the order's owner. With an Idempotency-Key, the same principal sending the same key and body again gets the first answer (Idempotent-Replayed: true) and no second order. A 503 of type write-not-acknowledged means the order was written but too few Redis replicas confirmed it in time: it may or may not be kept, so retry with the same Idempotency-Key and body to learn which (never a second order).",
+      "The calling principal becomes the order's owner. With an Idempotency-Key, the same principal sending the same key and body again gets the first answer (Idempotent-Replayed: true) and no second order. A 503 of type write-not-acknowledged means the order was written but too few Redis replicas confirmed it in time: it may or may not be kept, so retry with the same Idempotency-Key and body to learn which (never a second order). A 503 of type replicas-behind means nothing was written: retry shortly.",
     scope: SCOPES.ordersWrite,
     body: { schema: placeOrderRequest, required: true },
     responses: {

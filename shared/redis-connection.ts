@@ -116,14 +116,22 @@ export function connectRedis(
 /**
  * Another connection like `redis` (same target, options and credentials) with its own command timeout: for a
  * blocking reader such as the relay's XREADGROUP BLOCK, which must not share a connection with other commands.
+ * `enableOfflineQueue`: commands sent before it is connected wait for the connection (within the command timeout)
+ * instead of failing; default as `redis`.
  */
-export function duplicateClient(redis: RedisClient, options: { commandTimeout: number }): RedisClient {
+export function duplicateClient(
+  redis: RedisClient,
+  options: { commandTimeout: number; enableOfflineQueue?: boolean },
+): RedisClient {
+  const offline =
+    options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue };
   if (redis instanceof Cluster) {
     return redis.duplicate(undefined, {
+      ...offline,
       redisOptions: { ...redis.options.redisOptions, commandTimeout: options.commandTimeout },
     });
   }
-  return redis.duplicate({ commandTimeout: options.commandTimeout });
+  return redis.duplicate({ commandTimeout: options.commandTimeout, ...offline });
 }
 
 /**

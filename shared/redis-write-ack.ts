@@ -5,10 +5,13 @@
 // of the connection it arrives on. A pipeline goes to the slot of its keyed commands (the script's) as one write
 // on that master's connection, and Redis runs a connection's commands in order: WAIT follows the script there.
 // Cost: the pipeline's answer waits for the replica's acknowledgement (about one more round trip, master to replica),
-// and while a WAIT is pending the master does not read further commands from that connection.
+// and while a WAIT is pending the master does not read further commands from that connection: the API sends these
+// writes on a connection of their own (api/api-order-store.ts), and after a master's replicas came up short it refuses
+// writes to that master unmade for a second instead of queueing them behind one WAIT after another.
 import { Cluster } from "ioredis";
 import { ConfigError, REDIS_WRITE_DEFAULTS, type ConfigOf, type redisWriteEnv } from "./config.ts";
 import { REDIS_PROFILES, type RedisClient } from "./redis-connection.ts";
+import { keySlot } from "./redis-slot.ts";
 import type { RedisTarget } from "./redis-target.ts";
 
 export interface WriteAck {
@@ -66,57 +69,112 @@ export class WriteNotAcknowledgedError extends Error {
   }
 }
 
+/**
+ * Nothing was written: the replicas of the master this write goes to came up short a moment ago, so it is refused
+ * before it is made instead of waiting behind another WAIT (see AcknowledgedWrites). A retry shortly may succeed.
+ */
+export class ReplicasBehindError extends Error {
+  override readonly name = "ReplicasBehindError";
+  constructor(what: string, holdMs: number) {
+    super(
+      `${what} was not written: the Redis replicas of its master did not confirm a write within the last ` +
+        `${holdMs} ms (REDIS_WRITE_REPLICAS)`,
+    );
+  }
+}
+
 /** The script did not run because the slot is elsewhere or moving: the pipeline may be sent again. */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 const REDIRECT_ATTEMPTS = 5;
 const REDIRECT_DELAY_MS = 100;
+/**
+ * After a master's replicas came up short, writes to it are refused unmade for this long: one WAIT a second at most
+ * then holds that master's connection, and a replica back in sync is noticed within a second.
+ */
+const BEHIND_HOLD_MS = 1000;
 
 type PipelineWithScripts = ReturnType<RedisClient["pipeline"]> &
   Record<string, (...args: (string | number)[]) => unknown>;
 
+export interface AcknowledgedCall<R> {
+  /** A Lua command defined on the connection with shared/lua-scripts.ts. */
+  name: string;
+  /** Its arguments: the key count, then the keys (all in one slot), then the rest. */
+  args: (string | number)[];
+  /** Names the write in errors, e.g. `order <id>`. */
+  what: string;
+  /** Whether this reply made a write that replicas must confirm (a refusal such as a conflict did not). */
+  wrote: (reply: R) => boolean;
+}
+
 /**
- * Runs the Lua command `name` (defined with shared/lua-scripts.ts) with `args` and, when `ack.replicas` > 0 and
- * `wrote(reply)`, requires that many replicas to confirm it: throws WriteNotAcknowledgedError (naming `what`) when
- * fewer do. Returns the script's reply and the count WAIT answered (undefined when no WAIT was sent).
+ * The writes of one store that replicas must confirm (`ack.replicas` > 0), on `connection`. A connection of their own
+ * keeps reads and rate limits off the connection a WAIT holds: Redis reads no further command from a connection
+ * while a WAIT blocks it. Without replicas to wait for, a write is the plain script call.
  */
-export async function runAcknowledged<R>(
-  redis: RedisClient,
-  ack: WriteAck,
-  call: { name: string; args: (string | number)[]; what: string; wrote: (reply: R) => boolean },
-): Promise<{ reply: R; acknowledged: number | undefined }> {
-  if (ack.replicas === 0) {
-    const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>)[
-      call.name
-    ];
-    return { reply: await command!.apply(redis, call.args), acknowledged: undefined };
+export class AcknowledgedWrites {
+  readonly ack: WriteAck;
+  readonly #redis: RedisClient;
+  /** Per master (node key; "" on a single Redis): until when writes to it are refused (ReplicasBehindError). */
+  readonly #behindUntil = new Map<string, number>();
+
+  constructor(connection: RedisClient, ack: WriteAck) {
+    this.#redis = connection;
+    this.ack = ack;
   }
-  for (let attempt = 1; ; attempt++) {
-    const pipeline = redis.pipeline() as PipelineWithScripts;
-    pipeline[call.name]!(...call.args);
-    pipeline.wait(ack.replicas, ack.timeoutMs);
-    const results = (await pipeline.exec()) ?? [];
-    const [scriptError, reply] = results[0] ?? [new Error(`${call.what}: the pipeline returned no reply`)];
-    const [waitError, count] = results[1] ?? [new Error("WAIT returned no reply")];
-    if (scriptError) {
-      // A cluster pipeline follows a redirection only when every command got it; WAIT never does. The script did
-      // not run, so sending both again (to the slot's new master once the slot map is fresh) is safe.
-      if (redis instanceof Cluster && REDIRECTED.test(scriptError.message) && attempt < REDIRECT_ATTEMPTS) {
-        if (scriptError.message.startsWith("MOVED")) redis.refreshSlotsCache();
-        await new Promise((resolve) => setTimeout(resolve, REDIRECT_DELAY_MS * attempt));
-        continue;
+
+  /**
+   * Runs the script and, when `ack.replicas` > 0 and `wrote(reply)`, requires that many replicas to confirm it: throws
+   * WriteNotAcknowledgedError when fewer do (the write stays on the master), ReplicasBehindError when that master's
+   * replicas came up short within BEHIND_HOLD_MS (nothing written). Returns the reply and WAIT's count (undefined
+   * when no WAIT was sent or nothing was written).
+   */
+  async run<R>(call: AcknowledgedCall<R>): Promise<{ reply: R; acknowledged: number | undefined }> {
+    const redis = this.#redis;
+    if (this.ack.replicas === 0) {
+      const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<R>>)[
+        call.name
+      ];
+      return { reply: await command!.apply(redis, call.args), acknowledged: undefined };
+    }
+    const master = this.#masterOf(String(call.args[1]));
+    if ((this.#behindUntil.get(master) ?? 0) > Date.now())
+      throw new ReplicasBehindError(call.what, BEHIND_HOLD_MS);
+    for (let attempt = 1; ; attempt++) {
+      const pipeline = redis.pipeline() as PipelineWithScripts;
+      pipeline[call.name]!(...call.args);
+      pipeline.wait(this.ack.replicas, this.ack.timeoutMs);
+      const results = (await pipeline.exec()) ?? [];
+      const [scriptError, reply] = results[0] ?? [new Error(`${call.what}: the pipeline returned no reply`)];
+      const [waitError, count] = results[1] ?? [new Error("WAIT returned no reply")];
+      if (scriptError) {
+        // A cluster pipeline follows a redirection only when every command got it; WAIT never does. The script did
+        // not run, so sending both again (to the slot's new master once the slot map is fresh) is safe.
+        if (redis instanceof Cluster && REDIRECTED.test(scriptError.message) && attempt < REDIRECT_ATTEMPTS) {
+          if (scriptError.message.startsWith("MOVED")) redis.refreshSlotsCache();
+          await new Promise((resolve) => setTimeout(resolve, REDIRECT_DELAY_MS * attempt));
+          continue;
+        }
+        throw scriptError;
       }
-      throw scriptError;
+      if (!call.wrote(reply as R)) return { reply: reply as R, acknowledged: undefined };
+      const acknowledged = waitError ? 0 : Number(count);
+      if (acknowledged < this.ack.replicas) {
+        this.#behindUntil.set(master, Date.now() + BEHIND_HOLD_MS);
+        throw new WriteNotAcknowledgedError(
+          call.what,
+          this.ack,
+          acknowledged,
+          waitError ? { cause: waitError } : {},
+        );
+      }
+      this.#behindUntil.delete(master);
+      return { reply: reply as R, acknowledged };
     }
-    if (!call.wrote(reply as R)) return { reply: reply as R, acknowledged: undefined };
-    const acknowledged = waitError ? 0 : Number(count);
-    if (acknowledged < ack.replicas) {
-      throw new WriteNotAcknowledgedError(
-        call.what,
-        ack,
-        acknowledged,
-        waitError ? { cause: waitError } : {},
-      );
-    }
-    return { reply: reply as R, acknowledged };
+  }
+
+  /** The master `key` is written on, as the client's slot map says (a failover moves it to another one). */
+  #masterOf(key: string): string {
+    return this.#redis instanceof Cluster ? (this.#redis.slots[keySlot(key)]?.[0] ?? "") : "";
   }
 }

@@ -20,7 +20,7 @@ import { slotGroupsOf, type RedisClient } from "../redis-connection.ts";
 import { defineLuaScripts, type ScriptCommand } from "../lua-scripts.ts";
 import type { OrderPlacedData, OrderStatus } from "../events/order-events.ts";
 import { redisKeys, type RedisKeys } from "../redis-keys.ts";
-import { NO_WRITE_ACK, runAcknowledged, type WriteAck } from "../redis-write-ack.ts";
+import { AcknowledgedWrites, NO_WRITE_ACK, type WriteAck } from "../redis-write-ack.ts";
 import { historyEntryJson, type HistoryInput, type OrderHistoryEntry } from "./order-history.ts";
 import { outboxEventArgs, unversionedOutboxEventArgs, type OutboxEvent } from "./outbox-entry.ts";
 import { Stock, type StockLevel } from "./stock.ts";
@@ -106,9 +106,11 @@ export interface OrderStoreOptions {
   slotGroups?: number;
   /**
    * Replicas that must confirm the writes a client is told about (createOrder, transition: the API's place and cancel)
-   * before they return; fewer: WriteNotAcknowledgedError (shared/redis-write-ack.ts). Default: none waited for.
+   * before they return; fewer: WriteNotAcknowledgedError, or ReplicasBehindError (shared/redis-write-ack.ts).
+   * `connection`: where those writes and their WAITs go (default: the store's), so that a WAIT holds no read.
+   * Default: none waited for.
    */
-  writeAck?: WriteAck;
+  writeAck?: WriteAck & { connection?: RedisClient };
 }
 
 const SCRIPTS = {
@@ -144,14 +146,16 @@ export class OrderStore {
   readonly #redis: RedisClient;
   readonly #stock: Stock;
   readonly #scripts: Record<keyof typeof SCRIPTS, ScriptCommand>;
-  readonly #writeAck: WriteAck;
+  readonly #writes: AcknowledgedWrites;
 
   constructor(redis: RedisClient, options: OrderStoreOptions) {
     this.#redis = redis;
     this.keys = redisKeys(options.env, { slotGroups: options.slotGroups ?? slotGroupsOf(redis) });
     this.#stock = new Stock(redis, { ...options, slotGroups: this.keys.slotGroups });
     this.#scripts = defineLuaScripts(redis, import.meta.url, SCRIPTS);
-    this.#writeAck = options.writeAck ?? NO_WRITE_ACK;
+    const connection = options.writeAck?.connection ?? redis;
+    if (connection !== redis) defineLuaScripts(connection, import.meta.url, SCRIPTS);
+    this.#writes = new AcknowledgedWrites(connection, options.writeAck ?? NO_WRITE_ACK);
   }
 
   /**
@@ -188,7 +192,7 @@ export class OrderStore {
         );
       keys.push(this.keys.idempotency(idempotency.principal, idempotency.key));
     }
-    const { reply, acknowledged } = await runAcknowledged<[string, string?]>(this.#redis, this.#writeAck, {
+    const { reply, acknowledged } = await this.#writes.run<[string, string?]>({
       name: "efOrderCreate",
       args: [
         keys.length,
@@ -260,7 +264,7 @@ export class OrderStore {
   async transition(orderId: string, input: TransitionInput): Promise<TransitionResult> {
     const allowed = input.allowedFrom.filter((from) => FORWARD_FROM[input.to].includes(from));
     const events = input.events ?? [];
-    const { reply } = await runAcknowledged<[string, unknown, string[]]>(this.#redis, this.#writeAck, {
+    const { reply } = await this.#writes.run<[string, unknown, string[]]>({
       name: "efOrderTransition",
       args: [
         3,

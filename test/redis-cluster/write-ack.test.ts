@@ -49,8 +49,8 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
     await cluster?.stop();
   });
 
-  const post = async (path: string, body: unknown, key?: string): Promise<Answer> => {
-    const response = await fetch(`${api.url}${path}`, {
+  const post = async (path: string, body: unknown, key?: string, base = api.url): Promise<Answer> => {
+    const response = await fetch(`${base}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
       body: JSON.stringify(body),
@@ -121,6 +121,27 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
       subject: `order/${order.orderId}`,
       data: order,
       orderversion: 1,
+    });
+
+  /** Runs `run` on a connection of its own to the node on `port`. */
+  const onNode = async <T>(port: number, run: (node: Redis) => Promise<T>): Promise<T> => {
+    const node = new Redis({ host: "127.0.0.1", port, lazyConnect: true });
+    try {
+      return await run(node);
+    } finally {
+      node.disconnect();
+    }
+  };
+
+  /**
+   * Until the API takes orders for `master` again: after a write its replicas did not confirm, it refuses that
+   * master's writes for a moment (ReplicasBehindError), and a test must not start inside another test's moment.
+   */
+  const untilAccepting = (master: ClusterNode) =>
+    waitFor(async () => (await post("/v1/orders", validOrder(), keyOn(master))).status === 202, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: `orders for master ${master.port} to be accepted again`,
     });
 
   const unacknowledgedCount = async (operation: string): Promise<number> => {
@@ -244,43 +265,99 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
     assert.match(String(refused.body.detail), new RegExp(`GET /v1/orders/${id}`));
     assert.equal(await unacknowledgedCount("cancel_order"), before503 + 1);
     assert.equal((await api.store.getOrder(id))?.status, "CANCELLED");
+    await untilAccepting(master!);
+  });
+
+  test("right after its replicas came up short, an order for that master is refused at once and not written; other masters take orders", async () => {
+    const [master] = await cluster.masters();
+    const replica = await replicaOf(master!);
+    await untilAccepting(master!);
+    const before = await unacknowledgedCount("place_order");
+    const { first, refused, elsewhere, ordersBefore } = await withReplicaStopped(replica, async () => {
+      const first = await post("/v1/orders", validOrder(), keyOn(master!));
+      const ordersBefore = (await orderHashes()).length;
+      const started = performance.now();
+      const refused = await post("/v1/orders", validOrder(), keyOn(master!));
+      const elsewhere = await post("/v1/orders", validOrder(), keyOn(master!, true));
+      return { first, refused: { ...refused, ms: performance.now() - started }, elsewhere, ordersBefore };
+    });
+    assert.equal(first.body.type, "https://eventfleet.dev/problems/write-not-acknowledged");
+    assert.equal(refused.status, 503, JSON.stringify(refused.body));
+    assert.equal(refused.body.type, "https://eventfleet.dev/problems/replicas-behind");
+    assert.equal(refused.headers.get("retry-after"), "1");
+    assert.ok(refused.ms < 400, `refused in ${Math.round(refused.ms)} ms, not after a WAIT of 500 ms`);
+    assert.equal(elsewhere.status, 202, JSON.stringify(elsewhere.body));
+    assert.equal((await orderHashes()).length, ordersBefore + 1, "the refused order was not written");
+    assert.equal(await unacknowledgedCount("place_order"), before + 2);
+    // Once the replica confirms again (after the hold), orders for that master are taken.
+    await untilAccepting(master!);
+  });
+
+  test("while a WAIT holds the write connection, reads of that master's orders answer at once", async () => {
+    // A longer wait, so that a read queued behind it could not pass unnoticed.
+    const slow = await startInProcessApi({
+      redisVariables: { ...clusterRedisEnv(cluster), REDIS_WRITE_TIMEOUT_MS: "1500" },
+    });
+    try {
+      const [master] = await cluster.masters();
+      const replica = await replicaOf(master!);
+      const placed = await post("/v1/orders", validOrder(), keyOn(master!), slow.url);
+      assert.equal(placed.status, 202, JSON.stringify(placed.body));
+      const { write, readMs, readStatus } = await withReplicaStopped(replica, async () => {
+        const write = post("/v1/orders", validOrder(), keyOn(master!), slow.url);
+        await waitFor(
+          async () =>
+            /flags=b[^\n]*cmd=wait/.test(
+              await onNode(master!.port, (n) => n.client("LIST") as Promise<string>),
+            ),
+          { timeoutMs: 10_000, intervalMs: 20, description: "the order's WAIT to be pending on its master" },
+        );
+        const started = performance.now();
+        const read = await fetch(`${slow.url}/v1/orders/${String(placed.body.id)}`);
+        await read.arrayBuffer();
+        const readMs = performance.now() - started;
+        return { write: await write, readMs, readStatus: read.status };
+      });
+      assert.equal(write.status, 503);
+      assert.equal(readStatus, 200);
+      assert.ok(readMs < 500, `the read took ${Math.round(readMs)} ms: it waited behind the WAIT`);
+    } finally {
+      await slow.close();
+    }
   });
 
   test("an order whose slot moved to another master since the API last looked is acknowledged there: the pipeline follows MOVED", async () => {
-    const [from, to, third] = await cluster.masters();
-    const onNode = async <T>(port: number, run: (node: Redis) => Promise<T>): Promise<T> => {
-      const node = new Redis({ host: "127.0.0.1", port, lazyConnect: true });
-      try {
-        return await run(node);
-      } finally {
-        node.disconnect();
+    // An API of its own with many slot groups, so that one of them is an empty slot: it moves without migrating keys.
+    const moving = await startInProcessApi({
+      redisVariables: { ...clusterRedisEnv(cluster), REDIS_SLOT_GROUPS: "1024" },
+    });
+    try {
+      const [from, to, third] = await cluster.masters();
+      const slotOf = (key: string) => keySlot(moving.store.keys.idempotency(PRINCIPAL, key));
+      const fromSlot = (key: string) => ownsSlot(from!, slotOf(key));
+      // Its write connection learns the slot map now, with its first order.
+      const first = await post("/v1/orders", validOrder(), randomUUID(), moving.url);
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      let key: string;
+      do key = randomUUID();
+      while (
+        !fromSlot(key) ||
+        (await onNode(from!.port, (n) => n.cluster("COUNTKEYSINSLOT", slotOf(key)))) !== 0
+      );
+      for (const master of [to!, from!, third!]) {
+        await onNode(master.port, (n) => n.cluster("SETSLOT", slotOf(key), "NODE", to!.id));
       }
-    };
-    // An Idempotency-Key whose slot is on `from` and holds no key: it moves without migrating anything.
-    let key: string;
-    let slot: number;
-    do {
-      key = keyOn(from!);
-      slot = slotOfKey(key);
-    } while ((await onNode(from!.port, (n) => n.cluster("COUNTKEYSINSLOT", slot))) !== 0);
-    for (const master of [to!, from!, third!]) {
-      await onNode(master.port, (n) => n.cluster("SETSLOT", slot, "NODE", to!.id));
-    }
-    const client = api.redis as Cluster;
-    assert.equal(
-      client.slots[slot]?.[0],
-      `127.0.0.1:${from!.port}`,
-      "the API still maps the slot to its old master",
-    );
 
-    const answer = await post("/v1/orders", validOrder(), key);
-    assert.equal(answer.status, 202, JSON.stringify(answer.body));
-    const orderKey = api.store.keys.order(String(answer.body.id));
-    assert.equal(
-      await onNode(to!.port, (n) => n.exists(orderKey)),
-      1,
-      "the order is on the slot's new master",
-    );
-    assert.equal(client.slots[slot]?.[0], `127.0.0.1:${to!.port}`);
+      const answer = await post("/v1/orders", validOrder(), key, moving.url);
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      const orderKey = moving.store.keys.order(String(answer.body.id));
+      assert.equal(
+        await onNode(to!.port, (n) => n.exists(orderKey)),
+        1,
+        "the order is on the slot's new master",
+      );
+    } finally {
+      await moving.close();
+    }
   });
 });

@@ -5,9 +5,10 @@ import { after, before } from "node:test";
 import type { RedisClient } from "../../shared/redis-connection.ts";
 import { Registry } from "prom-client";
 import { createLogger, type Logger } from "../../shared/logger.ts";
-import { OrderStore } from "../../shared/orders/order-store.ts";
+import type { OrderStore } from "../../shared/orders/order-store.ts";
 import { parseEnv, redisEnv, redisWriteEnv } from "../../shared/config.ts";
 import { resolveWriteAck } from "../../shared/redis-write-ack.ts";
+import { createApiOrderStore } from "../../api/api-order-store.ts";
 import { createApp } from "../../api/app.ts";
 import { apiServerEnv } from "../../api/config.ts";
 import { createHttpServer, httpServerOptions, type HttpServerOptions } from "../../api/http-server.ts";
@@ -57,7 +58,8 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     redis.status === "ready" ? resolve() : redis.once("ready", () => resolve()),
   );
   // As api/main.ts does: orders and cancels wait for REDIS_WRITE_REPLICAS replicas (default: 1 on a cluster).
-  const store = new OrderStore(redis, { env, writeAck: resolveWriteAck(config, redis.target) });
+  const orders = createApiOrderStore(redis, { env, writeAck: resolveWriteAck(config, redis.target) });
+  const { store } = orders;
   const registry = new Registry();
   const app = createApp({
     store,
@@ -84,6 +86,7 @@ export async function startInProcessApi(options: InProcessApiOptions): Promise<I
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await orders.close();
       redis.disconnect();
     },
   };
