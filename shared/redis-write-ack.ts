@@ -137,8 +137,8 @@ export class AcknowledgedWrites {
       ];
       return { reply: await command!.apply(redis, call.args), acknowledged: undefined };
     }
-    const master = this.#masterOf(String(call.args[1]));
-    if ((this.#behindUntil.get(master) ?? 0) > Date.now())
+    const key = String(call.args[1]);
+    if ((this.#behindUntil.get(this.#masterOf(key)) ?? 0) > Date.now())
       throw new ReplicasBehindError(call.what, BEHIND_HOLD_MS);
     for (let attempt = 1; ; attempt++) {
       const pipeline = redis.pipeline() as PipelineWithScripts;
@@ -159,6 +159,8 @@ export class AcknowledgedWrites {
       }
       if (!call.wrote(reply as R)) return { reply: reply as R, acknowledged: undefined };
       const acknowledged = waitError ? 0 : Number(count);
+      // The master that took it, as the slot map says now (a MOVED above has changed it).
+      const master = this.#masterOf(key);
       if (acknowledged < this.ack.replicas) {
         this.#behindUntil.set(master, Date.now() + BEHIND_HOLD_MS);
         throw new WriteNotAcknowledgedError(
