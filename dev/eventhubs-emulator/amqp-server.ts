@@ -15,6 +15,7 @@ import { onCbsRequest } from "./cbs.ts";
 import { ConnectionState } from "./connection-state.ts";
 import type { EventHub } from "./event-hub.ts";
 import { onManagementRequest } from "./management.ts";
+import { acknowledgePromptly } from "./prompt-ack.ts";
 import { MAX_MESSAGE_SIZE } from "./options.ts";
 import { acceptEvents } from "./publish-link.ts";
 import { sendEvents } from "./receive-link.ts";
@@ -58,6 +59,8 @@ export class EventHubsAmqpServer {
   private readonly container: Container;
   private readonly connections = new Map<Connection, ConnectionState>();
   private readonly sockets = new Set<Socket>();
+  /** Sockets whose AMQP connection is open: past the protocol headers and SASL, where empty frames are allowed. */
+  private readonly openSockets = new WeakSet<Socket>();
   private server: Server | undefined;
 
   constructor(options: AmqpServerOptions) {
@@ -71,6 +74,8 @@ export class EventHubsAmqpServer {
     this.container.on("connection_open", (context: EventContext) => {
       conformConnection(context.connection);
       this.stateOf(context.connection);
+      const { socket } = context.connection as unknown as { socket?: Socket };
+      if (socket) this.openSockets.add(socket);
     });
     this.container.on("receiver_open", (context: EventContext) => this.onIncomingLink(context));
     this.container.on("sender_open", (context: EventContext) => this.onOutgoingLink(context));
@@ -97,6 +102,7 @@ export class EventHubsAmqpServer {
       this.sockets.add(socket);
       socket.setNoDelay(true);
       coalesceWrites(socket);
+      acknowledgePromptly(socket, () => this.openSockets.has(socket));
       socket.on("close", () => this.sockets.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {
