@@ -10,7 +10,7 @@ import { SCOPES, type Principal } from "./auth.ts";
 import { idempotencyKeyHeader, requestFingerprint } from "./idempotency.ts";
 import { cancelOrderRequest, orderIdParam, placeOrderRequest, type OrderAccepted } from "./order-request.ts";
 import { notFound, ProblemError, replicasBehind, storeCall, writeNotAcknowledged } from "./problem.ts";
-import { startOutboxSpan } from "../shared/telemetry/order-spans.ts";
+import { markReplayedOrder, startOutboxSpan } from "../shared/telemetry/order-spans.ts";
 import { contextOf } from "./request-context.ts";
 import { parseOr400 } from "./request-validation.ts";
 
@@ -92,6 +92,9 @@ export function orderHandlers(options: OrderHandlerOptions): {
     }
   };
 
+  /** The first answer to an Idempotency-Key, as stored with the order. */
+  const storedAnswer = (text: string) => JSON.parse(text) as { location: string; body: OrderAccepted };
+
   const placeOrder: Handler = async (request, response) => {
     const context = contextOf(response);
     const rawKey = request.get("idempotency-key");
@@ -147,7 +150,12 @@ export function orderHandlers(options: OrderHandlerOptions): {
               }
             : {}),
         }),
-    ).finally(() => outbox?.span.end());
+    )
+      .then((written) => {
+        if (written.outcome === "replay") markReplayedOrder(outbox, storedAnswer(written.response).body.id);
+        return written;
+      })
+      .finally(() => outbox?.span.end());
     if (result.outcome === "conflict") {
       throw new ProblemError({
         status: 422,
@@ -157,7 +165,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
       });
     }
     if (result.outcome === "replay") {
-      const stored = JSON.parse(result.response) as { location: string; body: OrderAccepted };
+      const stored = storedAnswer(result.response);
       response.setHeader("Idempotent-Replayed", "true");
       response.status(202).location(stored.location).json(stored.body);
       return;

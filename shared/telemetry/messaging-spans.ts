@@ -16,6 +16,7 @@ export const ATTR = {
   eventId: "cloudevents.event_id",
   attempt: "eventfleet.attempt",
   reason: "eventfleet.reason",
+  idempotentReplay: "eventfleet.idempotent_replay",
 } as const;
 
 function messaging(system: MessagingSystem, operation: string, destination: string): Attributes {

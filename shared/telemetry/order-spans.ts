@@ -15,6 +15,17 @@ export function startOutboxSpan(parent: string, eventType: string, orderId: stri
   return startCreateSpan({ parent, destination: ORDERS_DESTINATION, eventType, orderId });
 }
 
+/**
+ * A POST replayed by its Idempotency-Key: the spans (the outbox span, still open, the handler's and the request's)
+ * name the order the key made the first time, not the id this attempt drew and never stored.
+ */
+export function markReplayedOrder(outbox: OpenSpan | undefined, orderId: string): void {
+  const attributes = { [ATTR.orderId]: orderId, [ATTR.idempotentReplay]: true };
+  outbox?.span.setAttributes(attributes);
+  annotateActiveSpan(attributes);
+  annotateRequestSpan(attributes);
+}
+
 /** A follow-up event's traceparent (a `create orders` span under the handled event's), or undefined when off. */
 export function followUpTraceparent(parent: string, eventType?: string): string | undefined {
   return createdTraceparent({ parent, destination: ORDERS_DESTINATION, eventType: eventType ?? "unknown" });

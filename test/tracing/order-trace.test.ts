@@ -219,6 +219,64 @@ describe("an order is one trace in Jaeger", () => {
     assert.match(exemplar, new RegExp(`trace_id="${traceId}"`));
   });
 
+  test("a POST replayed by its Idempotency-Key is traced under the order the key made, marked as a replay", async () => {
+    const sku = `TRACE-${randomUUID().slice(0, 8)}`;
+    assert.equal((await call("PUT", `/v1/inventory/${sku}`, { available: 5 })).status, 200);
+    const key = randomUUID();
+    const post = () =>
+      fetch(`${api.url}/v1/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({
+          customerId: "customer-trace",
+          items: [{ sku, quantity: 1, unitPriceCents: 1250 }],
+          currency: "EUR",
+          shippingAddress: {
+            name: "Ada",
+            line1: "1 Loop St",
+            city: "London",
+            postalCode: "N1",
+            country: "GB",
+          },
+          contact: { email: "ada@example.com" },
+        }),
+      });
+    const first = await post();
+    assert.equal(first.status, 202);
+    const id = String(((await first.json()) as { id: string }).id);
+    const again = await post();
+    assert.equal(again.status, 202);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    assert.equal(((await again.json()) as { id: string }).id, id);
+    // Both requests' traces carry the order's id; the replay's says it was one, on the request's own span.
+    const replay = await waitFor(
+      async () => {
+        const traces = await jaeger.findTraces("eventfleet-api", { "eventfleet.order_id": id });
+        const replays = traces.filter((t) =>
+          t.spans.some((s) => tag(s, "eventfleet.idempotent_replay") === true),
+        );
+        return traces.length === 2 && replays.length === 1 ? replays[0] : undefined;
+      },
+      { ...SAGA, description: `the first request's and the replay's traces of order ${id}` },
+    );
+    const tree = describeTrace(replay);
+    const roots = replay.spans.filter((s) => parentOf(s) === undefined);
+    assert.equal(roots.length, 1, tree);
+    assert.equal(roots[0]!.operationName, "POST /v1/orders", tree);
+    assert.equal(
+      tag(roots[0]!, "eventfleet.order_id"),
+      id,
+      `the replay's root names the stored order:\n${tree}`,
+    );
+    assert.equal(tag(roots[0]!, "eventfleet.idempotent_replay"), true, tree);
+    for (const span of replay.spans.filter((s) => tag(s, "eventfleet.order_id") !== undefined))
+      assert.equal(
+        tag(span, "eventfleet.order_id"),
+        id,
+        `${span.operationName} names the stored order:\n${tree}`,
+      );
+  });
+
   test("a redelivered message shows both attempts in the order's trace, the first with its retry reason", async () => {
     webhook.mode = "down";
     const id = await place(1);
