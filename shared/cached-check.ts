@@ -8,6 +8,12 @@ export interface CachedCheckOptions {
   refreshMs?: number;
   /** One check taking longer than this fails with "no answer within". Default 10 000 ms. */
   timeoutMs?: number;
+  /**
+   * A probe that finds no result yet waits this long for the first check, so the first probe after start can pass
+   * (a kubelet probes readiness every few seconds: answering "still running" would cost a whole period). Kept under
+   * the management server's 2 s check timeout. Default 1500 ms.
+   */
+  firstWaitMs?: number;
 }
 
 type Result = { ok: true; at: number } | { ok: false; at: number; error: string };
@@ -20,18 +26,18 @@ export function cachedCheck(
 ): ReadinessCheck {
   const refreshMs = options.refreshMs ?? 5000;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const firstWaitMs = options.firstWaitMs ?? 1500;
   let last: Result | undefined;
-  let running: { startedAt: number } | undefined;
+  let running: { startedAt: number; done: Promise<unknown> } | undefined;
 
   const refresh = () => {
     const startedAt = Date.now();
-    running = { startedAt };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
     });
-    void Promise.race([check(), timeout])
+    const done = Promise.race([check(), timeout])
       .then(
         () => (last = { ok: true, at: Date.now() }),
         (error: unknown) => (last = { ok: false, at: Date.now(), error: errorMessage(error) || "failed" }),
@@ -40,15 +46,31 @@ export function cachedCheck(
         clearTimeout(timer);
         running = undefined;
       });
+    running = { startedAt, done };
+  };
+
+  const report = () => {
+    if (!last) throw new Error("first check still running");
+    if (!last.ok) throw new Error(last.error);
   };
 
   return {
     name,
-    check: () => {
+    check: async () => {
       const now = Date.now();
       if (!running && (!last || now - last.at >= refreshMs)) refresh();
-      if (!last) throw new Error("first check still running");
-      if (!last.ok) throw new Error(last.error);
+      if (!last && running) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          running.done,
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, firstWaitMs);
+            timer.unref();
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      report();
     },
   };
 }
