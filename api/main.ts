@@ -63,8 +63,22 @@ async function startApi(
     trustProxy: config.TRUST_PROXY,
   });
   management.addCheck({ name: "redis", check: () => redis.health.check() });
-  // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes requests.
-  await redis.health.verifyDatabase();
+  // The in-process relay starts alongside (its own connections' round trips overlap the API's): the role is started,
+  // and /readyz can pass, once both are.
+  const relayStarting = relayConfig
+    ? startRelay(
+        { ...relayConfig, EVENTFLEET_ENV: config.EVENTFLEET_ENV },
+        { logger, registry, management, alongside: "api" },
+      )
+    : Promise.resolve(undefined);
+  void relayStarting.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
+  try {
+    // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes requests.
+    await redis.health.verifyDatabase();
+  } catch (error) {
+    await (await relayStarting.catch(() => undefined))?.stop();
+    throw error;
+  }
 
   const server = createHttpServer(app, serverOptions, { logger, registry });
   await new Promise<void>((resolve, reject) => {
@@ -84,13 +98,7 @@ async function startApi(
     "order API listening",
   );
 
-  let relay: StartedRelay | undefined;
-  if (relayConfig) {
-    relay = await startRelay(
-      { ...relayConfig, EVENTFLEET_ENV: config.EVENTFLEET_ENV },
-      { logger, registry, management, alongside: "api" },
-    );
-  }
+  const relay: StartedRelay | undefined = await relayStarting;
 
   return {
     stop: async () => {
