@@ -28,16 +28,16 @@ export function cachedCheck(
   const timeoutMs = options.timeoutMs ?? 10_000;
   const firstWaitMs = options.firstWaitMs ?? 1500;
   let last: Result | undefined;
-  let running: { startedAt: number; done: Promise<unknown> } | undefined;
+  /** The check in flight, if any. */
+  let running: Promise<unknown> | undefined;
 
   const refresh = () => {
-    const startedAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
     });
-    const done = Promise.race([check(), timeout])
+    running = Promise.race([check(), timeout])
       .then(
         () => (last = { ok: true, at: Date.now() }),
         (error: unknown) => (last = { ok: false, at: Date.now(), error: errorMessage(error) || "failed" }),
@@ -46,7 +46,6 @@ export function cachedCheck(
         clearTimeout(timer);
         running = undefined;
       });
-    running = { startedAt, done };
   };
 
   const report = () => {
@@ -62,7 +61,7 @@ export function cachedCheck(
       if (!last && running) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          running.done,
+          running,
           new Promise((resolve) => {
             timer = setTimeout(resolve, firstWaitMs);
             timer.unref();
