@@ -74,16 +74,21 @@ describe("an order is one trace in Jaeger", () => {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
-  async function place(quantity: number): Promise<string> {
+  /** An order request for `quantity` of a SKU of its own, stocked with 5. */
+  async function stockedOrder(quantity: number): Promise<Record<string, unknown>> {
     const sku = `TRACE-${randomUUID().slice(0, 8)}`;
     assert.equal((await call("PUT", `/v1/inventory/${sku}`, { available: 5 })).status, 200);
-    const { status, body } = await call("POST", "/v1/orders", {
+    return {
       customerId: "customer-trace",
       items: [{ sku, quantity, unitPriceCents: 1250 }],
       currency: "EUR",
       shippingAddress: { name: "Ada", line1: "1 Loop St", city: "London", postalCode: "N1", country: "GB" },
       contact: { email: "ada@example.com" },
-    });
+    };
+  }
+
+  async function place(quantity: number): Promise<string> {
+    const { status, body } = await call("POST", "/v1/orders", await stockedOrder(quantity));
     assert.equal(status, 202);
     return String(body.id);
   }
@@ -220,26 +225,13 @@ describe("an order is one trace in Jaeger", () => {
   });
 
   test("a POST replayed by its Idempotency-Key is traced under the order the key made, marked as a replay", async () => {
-    const sku = `TRACE-${randomUUID().slice(0, 8)}`;
-    assert.equal((await call("PUT", `/v1/inventory/${sku}`, { available: 5 })).status, 200);
+    const order = JSON.stringify(await stockedOrder(1));
     const key = randomUUID();
     const post = () =>
       fetch(`${api.url}/v1/orders`, {
         method: "POST",
         headers: { "content-type": "application/json", "idempotency-key": key },
-        body: JSON.stringify({
-          customerId: "customer-trace",
-          items: [{ sku, quantity: 1, unitPriceCents: 1250 }],
-          currency: "EUR",
-          shippingAddress: {
-            name: "Ada",
-            line1: "1 Loop St",
-            city: "London",
-            postalCode: "N1",
-            country: "GB",
-          },
-          contact: { email: "ada@example.com" },
-        }),
+        body: order,
       });
     const first = await post();
     assert.equal(first.status, 202);
