@@ -2,7 +2,7 @@
 // stripping and no walk through node_modules at start. Each role stays its own lazily imported chunk, and V8's
 // compiled code for every chunk is cached beside them (scripts/compile-cache.ts), so a fresh process skips parsing.
 //   node scripts/bundle.ts [outdir] [--cache-uid <uid>]   (default dist/; the image runs dist/eventfleet.js)
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, cp, readFile, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -107,6 +107,75 @@ function zodEnglishOnly(): Plugin {
   };
 }
 
+/** `typeof FormData !== "undefined" && body instanceof FormData`, as the Azure SDK's HTTP runtime writes it. */
+const FORM_DATA_CHECK = /typeof FormData !== "undefined" && (\w+) instanceof FormData/g;
+
+/**
+ * Node's global FormData is a lazy getter that loads Node's internal undici (fetch, WebSocket, ...): 20–30 ms of CPU
+ * and ~5 MiB. The Azure SDK's HTTP runtime (@typespec/ts-http-runtime) asks `typeof FormData` of every request body,
+ * so device-ingest's first Blob or Cosmos request paid for undici, though no role sends a FormData. In the bundle,
+ * that check first asks the body itself: an object tagged "FormData" (as every FormData is: Symbol.toStringTag) is
+ * then checked as before; a string, buffer or stream body never touches the global.
+ */
+function formDataCheckWithoutGlobal(): Plugin {
+  return {
+    name: "form-data-check-without-global",
+    setup(on) {
+      on.onLoad(
+        { filter: /[/\\]node_modules[/\\]@typespec[/\\]ts-http-runtime[/\\].*\.js$/ },
+        async (args) => {
+          const text = await readFile(args.path, "utf8");
+          if (!text.includes("instanceof FormData")) return undefined;
+          return {
+            contents: text.replace(
+              FORM_DATA_CHECK,
+              (_, body: string) =>
+                `(${body} !== null && typeof ${body} === "object" && ${body}[Symbol.toStringTag] === "FormData" && ` +
+                `typeof FormData !== "undefined" && ${body} instanceof FormData)`,
+            ),
+            loader: "js",
+            resolveDir: dirname(args.path),
+          };
+        },
+      );
+    },
+  };
+}
+
+/** Relative to the bundle's directory: iconv-lite's double-byte code tables, as files beside the chunks. */
+export const ICONV_TABLES_DIR = "iconv-lite-tables";
+
+/**
+ * iconv-lite (body-parser's decoder) requires its CJK code tables (shiftjis.json, cp936.json, ...) only when such an
+ * encoding is first used, which the API never does (its JSON parser refuses every charset but UTF-8/16/32). Bundled,
+ * they were still 420 KB of the API's main chunk, read, hashed and kept in memory by every API pod. They stay
+ * JSON files beside the chunks (ICONV_TABLES_DIR, copied by the bundle step), required from there if ever needed.
+ */
+function iconvTablesBesideChunks(): Plugin {
+  return {
+    name: "iconv-tables-beside-chunks",
+    setup(on) {
+      on.onResolve({ filter: /^\.\/tables\/[\w-]+\.json$/ }, (args) =>
+        /[/\\]node_modules[/\\]iconv-lite[/\\]/.test(args.importer)
+          ? { path: `./${ICONV_TABLES_DIR}/${args.path.slice("./tables/".length)}`, external: true }
+          : undefined,
+      );
+    },
+  };
+}
+
+/** Copies iconv-lite's code tables into the bundle (see iconvTablesBesideChunks). */
+async function copyIconvTables(outdir: string): Promise<void> {
+  const tables = join(
+    dirname(createRequire(import.meta.url).resolve("iconv-lite/package.json")),
+    "encodings/tables",
+  );
+  await cp(tables, join(outdir, ICONV_TABLES_DIR), {
+    recursive: true,
+    filter: (path) => !path.endsWith(".md"),
+  });
+}
+
 /**
  * The entry the image runs: it turns on Node's compile cache (dist/compile-cache, filled by warmCompileCache) before
  * the CLI's first chunk is even parsed, then runs the CLI. Without the cache (another uid, another Node, a changed
@@ -202,7 +271,13 @@ export async function bundle(
     chunkNames: "[name]-[hash]",
     plugins: plain
       ? [sourceLocation(outdir)]
-      : [builtinsByRequire(), zodEnglishOnly(), sourceLocation(outdir)],
+      : [
+          builtinsByRequire(),
+          zodEnglishOnly(),
+          formDataCheckWithoutGlobal(),
+          iconvTablesBesideChunks(),
+          sourceLocation(outdir),
+        ],
     legalComments: "linked",
     logLevel: "warning",
   });
@@ -210,6 +285,7 @@ export async function bundle(
   await writeFile(entry, plain ? PLAIN_ENTRY_STUB : ENTRY_STUB);
   await chmod(entry, 0o755);
   if (plain) return { entry };
+  await copyIconvTables(outdir);
   await warmCompileCache(outdir, runnableChunks(metafile, outdir, devDependencies), options.cacheUid);
   return { entry };
 }
