@@ -2,9 +2,10 @@
 import { Agent } from "node:https";
 import { CosmosClient } from "@azure/cosmos";
 import { EventHubProducerClient } from "@azure/event-hubs";
-import { DefaultAzureCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
+import { azureCredential } from "./azure-credential.ts";
 
 export interface StorageConfig {
   STORAGE_CONNECTION_STRING?: string | undefined;
@@ -23,7 +24,7 @@ export function createStorageClients(config: StorageConfig): {
     };
   }
   if (config.STORAGE_ACCOUNT_URL) {
-    const credential = new DefaultAzureCredential();
+    const credential = azureCredential();
     const account = new URL(config.STORAGE_ACCOUNT_URL);
     const queueUrl = new URL(account);
     queueUrl.hostname = account.hostname.replace(".blob.", ".queue.");
@@ -52,7 +53,7 @@ export function createCosmosClient(config: CosmosConfig): CosmosClient {
   const local = config.COSMOS_EMULATOR ?? isLocalEndpoint(config.COSMOS_ENDPOINT);
   return new CosmosClient({
     endpoint: config.COSMOS_ENDPOINT,
-    ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: new DefaultAzureCredential() }),
+    ...(config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: azureCredential() }),
     // Local emulator only: its certificate is self-signed and expired, and it has no other regions to discover.
     ...(local
       ? {
@@ -74,7 +75,7 @@ export function eventHubConnection(
   config: EventHubConfig,
 ):
   | { connectionString: string; eventHubName: string }
-  | { namespace: string; eventHubName: string; credential: DefaultAzureCredential } {
+  | { namespace: string; eventHubName: string; credential: TokenCredential } {
   if (config.EVENTHUB_CONNECTION_STRING) {
     return { connectionString: config.EVENTHUB_CONNECTION_STRING, eventHubName: config.EVENTHUB_NAME };
   }
@@ -82,7 +83,7 @@ export function eventHubConnection(
     return {
       namespace: config.EVENTHUB_NAMESPACE,
       eventHubName: config.EVENTHUB_NAME,
-      credential: new DefaultAzureCredential(),
+      credential: azureCredential(),
     };
   }
   throw new Error("set EVENTHUB_CONNECTION_STRING (local) or EVENTHUB_NAMESPACE (workload identity)");
