@@ -2,8 +2,10 @@
 // in the same pipeline, on that master), on a real Redis Cluster (3 masters, a replica each). A replica that cannot
 // acknowledge (its process stopped with SIGSTOP) turns the answer into 503 + Retry-After; the write is on the master,
 // and the retry with the same Idempotency-Key returns the same order, never a second one. Stopping the replica of
-// another master changes nothing, so WAIT went to the order's own master. A slot moved since the API last looked is
-// followed (a pipeline gets MOVED for the script only, which ioredis leaves to the caller).
+// another master changes nothing, so WAIT went to the order's own master. A slot that moves is followed by the write
+// itself (a pipeline gets MOVED/ASK/TRYAGAIN for the script only, which ioredis leaves to the caller): after MOVED
+// straight to the node the reply names, though no refresh of the slot map could learn the move; after ASK to the
+// importing master with ASKING, its WAIT counted there; after TRYAGAIN again, until the API's deadline.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -335,55 +337,227 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
     }
   });
 
-  test("an order whose slot moved to another master since the API last looked is acknowledged there: the pipeline follows MOVED", async () => {
-    // An API of its own with many slot groups, so that one of them is an empty slot: it moves without migrating keys.
-    const moving = await startInProcessApi({
-      redisVariables: { ...clusterRedisEnv(cluster), REDIS_SLOT_GROUPS: "1024" },
+  /** `cmdstat_<command>` of a node's INFO commandstats: calls (run) and rejected_calls (e.g. answered MOVED/ASK). */
+  const commandStats = async (port: number, command: string) => {
+    const line = new RegExp(`^cmdstat_${command}:(.*)$`, "m").exec(
+      await onNode(port, (n) => n.info("commandstats")),
+    )?.[1];
+    const field = (name: string) => Number(new RegExp(`\\b${name}=(\\d+)`).exec(line ?? "")?.[1] ?? 0);
+    return { calls: field("calls"), rejected: field("rejected_calls") };
+  };
+
+  /** The order scripts a node ran and refused (redirected): ioredis sends EVAL first on a connection, then EVALSHA. */
+  const scriptStats = async (port: number) => {
+    const [evalStats, evalshaStats] = [await commandStats(port, "eval"), await commandStats(port, "evalsha")];
+    return {
+      calls: evalStats.calls + evalshaStats.calls,
+      rejected: evalStats.rejected + evalshaStats.rejected,
+    };
+  };
+
+  /** How often a node answered an error starting with `prefix` (INFO errorstats). */
+  const errorCount = async (port: number, prefix: string) =>
+    Number(
+      new RegExp(`^errorstat_${prefix}:count=(\\d+)`, "m").exec(
+        await onNode(port, (n) => n.info("errorstats")),
+      )?.[1] ?? 0,
+    );
+
+  /**
+   * Runs `body` with an API of its own with many slot groups (so that a slot group can have a slot with no other keys)
+   * and two masters; afterwards the cluster must be healthy again (no slot left migrating, every node agreeing).
+   */
+  const withSlotGroupApi = async (
+    body: (api: InProcessApi, from: ClusterNode, to: ClusterNode) => Promise<void>,
+  ) => {
+    const api = await startInProcessApi({
+      redisVariables: {
+        ...clusterRedisEnv(cluster),
+        REDIS_SLOT_GROUPS: "1024",
+        REDIS_WRITE_TIMEOUT_MS: String(WRITE_TIMEOUT_MS),
+      },
     });
     try {
-      const [from, to, third] = await cluster.masters();
-      const slotOf = (key: string) => keySlot(moving.store.keys.idempotency(PRINCIPAL, key));
-      const fromSlot = (key: string) => ownsSlot(from!, slotOf(key));
-      // Its write connection learns the slot map now, with its first order.
-      const first = await post("/v1/orders", validOrder(), randomUUID(), moving.url);
-      assert.equal(first.status, 202, JSON.stringify(first.body));
-      let key: string;
-      do key = randomUUID();
-      while (
-        !fromSlot(key) ||
-        (await onNode(from!.port, (n) => n.cluster("COUNTKEYSINSLOT", slotOf(key)))) !== 0
-      );
-      for (const master of [to!, from!, third!]) {
-        await onNode(master.port, (n) => n.cluster("SETSLOT", slotOf(key), "NODE", to!.id));
-      }
-      // Replicas learn the new owner by gossip, seconds later on a loaded machine. Until every node says so, the API's
-      // refresh after MOVED may read a stale map from one of them and be sent back again (a CI run ended in 503 so):
-      // only the API's own map is meant to be stale here.
-      const slot = slotOf(key);
-      const ownerSeenBy = async (port: number) =>
-        onNode(port, async (n) => {
-          const ranges = await n.cluster("SLOTS");
-          return ranges.find(([a, b]) => slot >= a && slot <= b)?.[2]?.[1];
-        });
-      await waitFor(
-        async () => {
-          for (const node of await cluster.nodes())
-            if ((await ownerSeenBy(node.port)) !== to!.port) return false;
-          return true;
-        },
-        { timeoutMs: 30_000, description: `every node to see slot ${slot} on ${to!.port}` },
-      );
-
-      const answer = await post("/v1/orders", validOrder(), key, moving.url);
-      assert.equal(answer.status, 202, JSON.stringify(answer.body));
-      const orderKey = moving.store.keys.order(String(answer.body.id));
-      assert.equal(
-        await onNode(to!.port, (n) => n.exists(orderKey)),
-        1,
-        "the order is on the slot's new master",
-      );
+      const [from, to] = await cluster.masters();
+      await body(api, from!, to!);
+      await cluster.waitHealthy();
     } finally {
-      await moving.close();
+      await api.close();
     }
+  };
+
+  const assertOrderOn = async (master: ClusterNode, api: InProcessApi, orderId: unknown) =>
+    assert.equal(
+      await onNode(master.port, (n) => n.exists(api.store.keys.order(String(orderId)))),
+      1,
+      `order ${String(orderId)} is on the slot's new master ${master.port}`,
+    );
+
+  /** An Idempotency-Key of `api` whose orders' slot is on `master` and holds no key yet: nothing else moves with it. */
+  const keyInEmptySlot = async (api: InProcessApi, master: ClusterNode) => {
+    for (;;) {
+      const key = randomUUID();
+      const slot = keySlot(api.store.keys.idempotency(PRINCIPAL, key));
+      if (
+        ownsSlot(master, slot) &&
+        (await onNode(master.port, (n) => n.cluster("COUNTKEYSINSLOT", slot))) === 0
+      )
+        return { key, slot };
+    }
+  };
+
+  /** Another Idempotency-Key of `api` whose orders are in `slot`. */
+  const keyInSlot = (api: InProcessApi, slot: number): string => {
+    for (;;) {
+      const key = randomUUID();
+      if (keySlot(api.store.keys.idempotency(PRINCIPAL, key)) === slot) return key;
+    }
+  };
+
+  /** A slot migration step by step, as `redis-cli --cluster reshard` does it for each slot. */
+  const migration = (slot: number, from: ClusterNode, to: ClusterNode) => ({
+    /** `to` imports the slot, `from` migrates it: `from` answers ASK for keys it no longer has. */
+    start: async () => {
+      await onNode(to.port, (n) => n.call("CLUSTER", "SETSLOT", slot, "IMPORTING", from.id));
+      await onNode(from.port, (n) => n.call("CLUSTER", "SETSLOT", slot, "MIGRATING", to.id));
+    },
+    /** Moves every key of the slot from `from` to `to` (MIGRATE). */
+    moveKeys: () =>
+      onNode(from.port, async (n) => {
+        for (;;) {
+          const keys = (await n.call("CLUSTER", "GETKEYSINSLOT", slot, 100)) as string[];
+          if (keys.length === 0) return;
+          await n.call("MIGRATE", "127.0.0.1", to.port, "", 0, 10_000, "KEYS", ...keys);
+        }
+      }),
+    /** Runs `body` between start and end (which also moves the keys left). */
+    async during<T>(body: () => Promise<T>): Promise<T> {
+      await this.start();
+      try {
+        return await body();
+      } finally {
+        await this.moveKeys();
+        await this.end();
+      }
+    },
+    /**
+     * The slot is `to`'s: SETSLOT NODE on `to` first (it bumps its config epoch, so that gossip spreads the news),
+     * then on the other masters. Their replicas learn it by gossip, later.
+     */
+    end: async () => {
+      const masters = (await cluster.nodes()).filter((n) => n.role === "master");
+      for (const master of [to, ...masters.filter((m) => m.id !== to.id)])
+        await onNode(master.port, (n) => n.call("CLUSTER", "SETSLOT", slot, "NODE", to.id));
+    },
   });
+
+  /**
+   * Runs `body` while no node answers CLUSTER SLOTS (an ACL refuses it): a client's refresh of its slot map reads
+   * nothing new, as when every node it asks has not yet heard of a move (replicas learn by gossip, seconds later on
+   * a loaded machine), but for as long as the test needs instead of by chance.
+   */
+  const withSlotMapsRefused = async <T>(body: () => Promise<T>): Promise<T> => {
+    const acl = (rule: string) =>
+      Promise.all(
+        cluster.ports.map((port) => onNode(port, (n) => n.call("ACL", "SETUSER", "default", rule))),
+      );
+    await acl("-cluster|slots");
+    try {
+      return await body();
+    } finally {
+      await acl("+cluster|slots");
+    }
+  };
+
+  test("an order whose slot moved since the API last looked, while no node gives it the new slot map, is acknowledged on the new master: the write goes where MOVED says, and the next one there directly", () =>
+    withSlotGroupApi(async (api, from, to) => {
+      // Its write connection learns the slot map now, with its first order.
+      const first = await post("/v1/orders", validOrder(), randomUUID(), api.url);
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      const { key, slot } = await keyInEmptySlot(api, from);
+
+      const { answer, redirected, cancel, redirectedAgain } = await withSlotMapsRefused(async () => {
+        // No keys to move: the slot changes owner at once, on the masters.
+        const move = migration(slot, from, to);
+        await move.start();
+        await move.end();
+        const before = await scriptStats(from.port);
+        const answer = await post("/v1/orders", validOrder(), key, api.url);
+        const redirected = (await scriptStats(from.port)).rejected - before.rejected;
+        // A write of the same slot afterwards: the write connection's map points to the new master now.
+        const cancel = await post(`/v1/orders/${String(answer.body.id)}/cancel`, {}, undefined, api.url);
+        const redirectedAgain = (await scriptStats(from.port)).rejected - before.rejected - redirected;
+        return { answer, redirected, cancel, redirectedAgain };
+      });
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      assert.equal(redirected, 1, "the old master answered MOVED once; the write went to the new one next");
+      await assertOrderOn(to, api, answer.body.id);
+      assert.equal(cancel.status, 202, JSON.stringify(cancel.body));
+      assert.equal(redirectedAgain, 0, "the cancel went to the new master directly");
+    }));
+
+  test("a cancel whose order's keys were migrated while the slot is still migrating is written on the importing master after ASK, with ASKING, and WAIT is counted there", () =>
+    withSlotGroupApi(async (api, from, to) => {
+      const { key, slot } = await keyInEmptySlot(api, from);
+      const placed = await post("/v1/orders", validOrder(), key, api.url);
+      assert.equal(placed.status, 202, JSON.stringify(placed.body));
+      const id = String(placed.body.id);
+      const move = migration(slot, from, to);
+      await move.during(async () => {
+        await move.moveKeys();
+        const before = { from: await scriptStats(from.port), to: await scriptStats(to.port) };
+        const waitsBefore = (await commandStats(to.port, "wait")).calls;
+
+        const cancelled = await post(`/v1/orders/${id}/cancel`, { reason: "moving" }, undefined, api.url);
+        assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
+        const after = { from: await scriptStats(from.port), to: await scriptStats(to.port) };
+        const ran = (node: "from" | "to") => after[node].calls - before[node].calls;
+        const refused = (node: "from" | "to") => after[node].rejected - before[node].rejected;
+        assert.equal(refused("from"), 1, "the old master answered ASK for the script");
+        assert.equal(ran("from"), 0, "the script did not run on the old master");
+        assert.equal(ran("to"), 1, "the script ran on the importing master");
+        assert.equal(refused("to"), 0, "the importing master took it (ASKING came first)");
+        assert.equal(
+          (await commandStats(to.port, "wait")).calls - waitsBefore,
+          1,
+          "the cancel's WAIT ran on the importing master, on the script's connection",
+        );
+      });
+      assert.equal((await api.store.getOrder(id))?.status, "CANCELLED");
+      await assertOrderOn(to, api, id);
+    }));
+
+  test("an order for a slot in migration is sent again while the importing master answers TRYAGAIN: 503 once the migration outlasts the API's Redis command timeout, 202 on the new master when it ends in time", () =>
+    withSlotGroupApi(async (api, from, to) => {
+      // An empty slot: the old master has none of a new order's keys (ASK) and the importing one not all of them
+      // (TRYAGAIN, as a script over several keys there cannot run until the slot is settled).
+      const { key, slot } = await keyInEmptySlot(api, from);
+      const move = migration(slot, from, to);
+      await move.during(async () => {
+        const tryAgainBefore = await errorCount(to.port, "TRYAGAIN");
+        const started = performance.now();
+        const refused = await post("/v1/orders", validOrder(), key, api.url);
+        const refusedMs = performance.now() - started;
+        assert.equal(refused.status, 503, JSON.stringify(refused.body));
+        assert.equal(refused.body.type, "https://eventfleet.dev/problems/dependency-unavailable");
+        assert.ok(
+          (await errorCount(to.port, "TRYAGAIN")) - tryAgainBefore >= 2,
+          "the importing master said TRYAGAIN, more than once",
+        );
+        // Given up after about REDIS_PROFILES.request.commandTimeout (2000 ms) less one pause, not after a count.
+        assert.ok(refusedMs >= 1500, `refused after ${Math.round(refusedMs)} ms, before the deadline`);
+
+        const tryAgainNow = await errorCount(to.port, "TRYAGAIN");
+        const pending = post("/v1/orders", validOrder(), keyInSlot(api, slot), api.url);
+        await waitFor(async () => (await errorCount(to.port, "TRYAGAIN")) > tryAgainNow, {
+          timeoutMs: 10_000,
+          intervalMs: 10,
+          description: "the importing master to answer the order TRYAGAIN",
+        });
+        await move.end();
+        const answer = await pending;
+        assert.equal(answer.status, 202, JSON.stringify(answer.body));
+        await assertOrderOn(to, api, answer.body.id);
+      });
+    }));
 });
