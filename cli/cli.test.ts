@@ -49,6 +49,22 @@ describe("eventfleet CLI", () => {
     }
   });
 
+  test("a role's process registers the role commands alone, with the same options and help as the full CLI", () => {
+    const roles = buildProgram(undefined, [], "roles");
+    const all = buildProgram();
+    assert.deepEqual(
+      roles.commands.map((c) => c.name()),
+      ["api", "relay", "worker"],
+    );
+    for (const command of roles.commands) {
+      const full = all.commands.find((c) => c.name() === command.name());
+      assert.equal(command.helpInformation(), full?.helpInformation());
+    }
+    // Run from the command line, a role's usage errors and help are unchanged.
+    assert.equal(run("api", "--relay", "maybe").status, 2);
+    assert.match(run("worker", "--help").stdout, /device-ingest/);
+  });
+
   test("--version prints the package version", () => {
     assert.match(run("--version").stdout.trim(), /^\d+\.\d+\.\d+$/);
   });

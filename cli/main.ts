@@ -12,8 +12,19 @@ import type { ConfigCatalog } from "./role-environment-help.ts";
 import { registerSchemaCommands } from "./schema-commands.ts";
 import { registerSimulateCommands } from "./simulate-commands.ts";
 
-/** `catalog` (the config schemas) and `argv` feed the roles' --help; without them the help omits the variables. */
-export function buildProgram(catalog?: ConfigCatalog, argv: readonly string[] = []): Command {
+/** The first arguments that run a long-running role (cli/role-commands.ts). */
+const ROLE_COMMANDS = ["api", "relay", "worker"];
+
+/**
+ * `catalog` (the config schemas) and `argv` feed the roles' --help; without them the help omits the variables.
+ * `scope: "roles"` registers the role commands alone: a role's process (a pod, a scale from zero) skips building the
+ * ~40 tool commands it never runs, a few ms of its start-to-ready.
+ */
+export function buildProgram(
+  catalog?: ConfigCatalog,
+  argv: readonly string[] = [],
+  scope: "all" | "roles" = "all",
+): Command {
   const program = new Command("eventfleet")
     .description(
       "eventfleet: an event-driven worker fleet: orders on AWS SNS/SQS, device telemetry on Azure Event Hubs and Cosmos DB",
@@ -25,6 +36,7 @@ export function buildProgram(catalog?: ConfigCatalog, argv: readonly string[] = 
     .exitOverride();
 
   registerRoleCommands(program, catalog, argv);
+  if (scope === "roles") return program;
 
   registerInfraCommands(program);
 
@@ -54,11 +66,10 @@ export async function main(argv: string[]): Promise<void> {
   });
   // Only the roles' help lists variables, and loading every role's schema costs seconds: only then.
   const args = argv.slice(2);
-  const roleHelp =
-    ["api", "relay", "worker"].includes(args[0] ?? "") &&
-    args.some((arg) => arg === "--help" || arg === "-h");
+  const role = ROLE_COMMANDS.includes(args[0] ?? "");
+  const roleHelp = role && args.some((arg) => arg === "--help" || arg === "-h");
   const catalog = roleHelp ? (await import("./config-catalog.ts")).CONFIG_CATALOG : undefined;
-  const program = buildProgram(catalog, argv);
+  const program = buildProgram(catalog, argv, role ? "roles" : "all");
   try {
     await program.parseAsync(argv);
   } catch (error) {
