@@ -560,4 +560,22 @@ describe("write acknowledgement by replicas on a Redis Cluster", () => {
         await assertOrderOn(to, api, answer.body.id);
       });
     }));
+
+  // Last: it leaves the cluster with a fourth master.
+  test("an order whose slot moved to a master added since the API last looked (a scale-out) is acknowledged there: the write connection connects to the node MOVED names", () =>
+    withSlotGroupApi(async (api, from) => {
+      // Its write connection learns the slot map now, with its first order: the nodes it connects to are those.
+      const first = await post("/v1/orders", validOrder(), randomUUID(), api.url);
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      const added = await cluster.addShard();
+      const { key, slot } = await keyInEmptySlot(api, from);
+      const answer = await withSlotMapsRefused(async () => {
+        const move = migration(slot, from, added);
+        await move.start();
+        await move.end();
+        return post("/v1/orders", validOrder(), key, api.url);
+      });
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      await assertOrderOn(added, api, answer.body.id);
+    }));
 });

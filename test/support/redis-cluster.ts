@@ -1,6 +1,7 @@
 // A real Redis Cluster for tests (3 masters + 3 replicas by default), each node a redis-server of this run in its own
-// temp dir, joined by `redis-cli --cluster create`; failover (a killed master or CLUSTER FAILOVER), restart and
-// resharding of slots (`redis-cli --cluster reshard`) while clients run, each waiting for the cluster to be healthy.
+// temp dir, joined by `redis-cli --cluster create`; failover (a killed master or CLUSTER FAILOVER), restart,
+// resharding of slots (`redis-cli --cluster reshard`) and a shard added (a scale-out) while clients run, each waiting
+// for the cluster to be healthy.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -146,7 +147,7 @@ export class LocalRedisCluster {
   }
 
   async #create(): Promise<void> {
-    const { masters, replicasPerMaster, persistence, nodeTimeoutMs, password, tls } = this.#options;
+    const { masters, replicasPerMaster, tls } = this.#options;
     const count = masters * (1 + replicasPerMaster);
     if (tls) {
       const dir = mkdtempSync(join(tmpdir(), "eventfleet-redis-cluster-pki-"));
@@ -161,33 +162,7 @@ export class LocalRedisCluster {
     }
     if (masters < 3)
       throw new Error(`a Redis Cluster needs at least 3 masters (redis-cli refuses fewer), got ${masters}`);
-    for (let i = 0; i < count; i++) {
-      // The cluster bus gets its own free port (cluster-port), not port + 10000, which may be taken or above 65535.
-      const port = await choosePort(undefined);
-      const busPort = await choosePort(undefined);
-      const server = new RestartableRedis({
-        name: `redis-cluster-node-${i}`,
-        port,
-        persistence,
-        appendfsync: "everysec",
-        extraArgs: [
-          "--cluster-enabled",
-          "yes",
-          "--cluster-config-file",
-          "nodes.conf",
-          "--cluster-port",
-          String(busPort),
-          "--cluster-node-timeout",
-          String(nodeTimeoutMs),
-          // A replica takes over however long it lost sight of its master (a loaded machine delays heartbeats).
-          "--cluster-replica-validity-factor",
-          "0",
-          ...(password ? ["--requirepass", password, "--masterauth", password] : []),
-          ...(this.#pki ? this.#tlsArgs(port) : []),
-        ],
-      });
-      this.#servers.set(port, server);
-    }
+    for (let i = 0; i < count; i++) await this.#addServer();
     await Promise.all([...this.#servers.values()].map((server) => server.start()));
     await this.#redisCli([
       "--cluster",
@@ -198,6 +173,37 @@ export class LocalRedisCluster {
       "--cluster-yes",
     ]);
     await this.waitHealthy();
+  }
+
+  /** A node of this cluster (not started yet), with its cluster arguments, on free ports. */
+  async #addServer(): Promise<RestartableRedis> {
+    const { persistence, nodeTimeoutMs, password } = this.#options;
+    // The cluster bus gets its own free port (cluster-port), not port + 10000, which may be taken or above 65535.
+    const port = await choosePort(undefined);
+    const busPort = await choosePort(undefined);
+    const server = new RestartableRedis({
+      name: `redis-cluster-node-${this.#servers.size}`,
+      port,
+      persistence,
+      appendfsync: "everysec",
+      extraArgs: [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-port",
+        String(busPort),
+        "--cluster-node-timeout",
+        String(nodeTimeoutMs),
+        // A replica takes over however long it lost sight of its master (a loaded machine delays heartbeats).
+        "--cluster-replica-validity-factor",
+        "0",
+        ...(password ? ["--requirepass", password, "--masterauth", password] : []),
+        ...(this.#pki ? this.#tlsArgs(port) : []),
+      ],
+    });
+    this.#servers.set(port, server);
+    return server;
   }
 
   /** The cluster as a live node sees it. */
@@ -318,6 +324,35 @@ export class LocalRedisCluster {
     const after = (await this.nodes()).find((n) => n.id === target.id)!;
     const slots = [...owned(after)].filter((slot) => before.has(slot)).sort((a, b) => a - b);
     return { slots, durationMs: performance.now() - started };
+  }
+
+  /**
+   * Adds a master without slots and its replicas (`redis-cli --cluster add-node`), as a scale-out does before slots
+   * move there (ElastiCache adding shards, Azure Cache scaling out); waits until the cluster is healthy with them.
+   * Returns the new master.
+   */
+  async addShard(): Promise<ClusterNode> {
+    const seed = `${HOST}:${this.#runningPorts()[0]}`;
+    const master = await this.#addServer();
+    await master.start();
+    await this.#redisCli(["--cluster", "add-node", `${HOST}:${master.port}`, seed]);
+    await this.waitHealthy();
+    const id = (await this.nodes()).find((n) => n.port === master.port)!.id;
+    for (let i = 0; i < this.#options.replicasPerMaster; i++) {
+      const replica = await this.#addServer();
+      await replica.start();
+      await this.#redisCli([
+        "--cluster",
+        "add-node",
+        `${HOST}:${replica.port}`,
+        seed,
+        "--cluster-slave",
+        "--cluster-master-id",
+        id,
+      ]);
+    }
+    await this.waitHealthy();
+    return (await this.nodes()).find((n) => n.port === master.port)!;
   }
 
   /**
