@@ -102,19 +102,22 @@ export async function startOrderWorker(
   // handlers of a batch run together, so their marker checks and writes share round trips (autopipelining).
   const redis = connectRedis(config, logger, { name: `eventfleet-${definition.worker}`, profile: "worker" });
   management.addCheck({ name: "redis-connection", check: () => redis.health.check() });
+  const sqs = createSqsClient(config);
+  // Asked while Redis connects: the two round trips overlap (a fresh pod's start-to-ready; it never rejects).
+  const visibilityQuery =
+    config.WORKER_VISIBILITY_TIMEOUT_SECONDS ?? queueVisibilityTimeout(sqs, definition.queueUrl, logger);
   try {
     // A REDIS_URL naming a database this Redis lacks stops the process (exit 2) before it takes a message.
     await redis.health.verifyDatabase();
   } catch (error) {
+    await visibilityQuery;
+    sqs.destroy();
     redis.disconnect();
     throw error;
   }
-  const sqs = createSqsClient(config);
   const store = new OrderStore(redis, { env: config.EVENTFLEET_ENV });
   const handler = definition.createHandler({ store, redis, logger });
-  const visibility =
-    config.WORKER_VISIBILITY_TIMEOUT_SECONDS ??
-    (await queueVisibilityTimeout(sqs, definition.queueUrl, logger));
+  const visibility = await visibilityQuery;
   const runtime = new SqsWorker<OrderEvent>(
     {
       sqs,
