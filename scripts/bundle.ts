@@ -2,6 +2,7 @@
 // stripping and no walk through node_modules at start. Each role stays its own lazily imported chunk, and V8's
 // compiled code for every chunk is cached beside them (scripts/compile-cache.ts), so a fresh process skips parsing.
 //   node scripts/bundle.ts [outdir] [--cache-uid <uid>]   (default dist/; the image runs dist/eventfleet.js)
+import { createHash } from "node:crypto";
 import { chmod, cp, readFile, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
@@ -45,7 +46,7 @@ function sourceLocation(outdir: string): Plugin {
  * a built-in makes Node build its ES module facade, which reads every export, lazy ones included: `import ... from
  * "node:http"` thereby loads Node's internal undici for http's WebSocket getter (~40 ms of a role's start, and its
  * memory), though no role uses it.
- * A static import becomes CommonJS interop, which reads an export when code uses it. A dynamic import gets a module
+ * A static import becomes CommonJS interop, which reads an export when code uses it (a one-line module per importer). A dynamic import gets a module
  * of its own (a chunk) whose named exports are the built-in's plain values, read once (the OTLP exporter's
  * `const { Agent } = await import("http")`, the AWS SDK's IMDS credentials' `const { request } = await
  * import("node:http")`); lazy getters (http's WebSocket, CloseEvent, MessageEvent) are left out of those.
@@ -57,12 +58,20 @@ function builtinsByRequire(): Plugin {
       on.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
         if (!isBuiltin(args.path)) return undefined;
         const path = args.path.replace(/^(node:)?/, "node:");
-        if (args.kind === "import-statement") return { path, namespace: "builtin-by-require" };
+        // One module per importer, which then lives in the importer's chunk: a module shared by importers in different
+        // chunks would be a chunk of its own (15 one-line chunks per role, ~0.4 ms of the ES module loader each).
+        if (args.kind === "import-statement") {
+          const importer = createHash("sha256")
+            .update(relative(ROOT, args.importer))
+            .digest("hex")
+            .slice(0, 8);
+          return { path: `${path}#${importer}`, namespace: "builtin-by-require" };
+        }
         if (args.kind === "dynamic-import") return { path, namespace: "builtin-by-require-dynamic" };
         return undefined;
       });
       on.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        contents: `module.exports = require(${JSON.stringify(args.path.replace(/#.*$/, ""))});`,
         loader: "js",
       }));
       on.onLoad({ filter: /.*/, namespace: "builtin-by-require-dynamic" }, (args) => {
