@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { inventoryEnv } from "../workers/inventory/main.ts";
-import { buildProgram } from "./main.ts";
+import { buildRoleProgram } from "./main.ts";
+import { buildProgram } from "./program.ts";
 
 const bin = resolve(import.meta.dirname, "../bin/eventfleet.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
@@ -50,7 +51,7 @@ describe("eventfleet CLI", () => {
   });
 
   test("a role's process registers the role commands alone, with the same options and help as the full CLI", () => {
-    const roles = buildProgram(undefined, [], "roles");
+    const roles = buildRoleProgram();
     const all = buildProgram();
     assert.deepEqual(
       roles.commands.map((c) => c.name()),

@@ -1,60 +1,19 @@
 // The eventfleet command line: one entry point for every role and tool (ARCHITECTURE.md §3).
-import { Command, CommanderError } from "commander";
-import { registerEventHubsEmulatorCommand } from "../dev/eventhubs-emulator/cli.ts";
-import { version } from "../shared/version.ts";
-import { registerDevCommands } from "./dev-commands.ts";
-import { registerInfraCommands } from "./infra-commands.ts";
-import { registerDeadletterCommands } from "./deadletter-commands.ts";
-import { registerDlqCommands } from "./dlq-commands.ts";
-import { registerRedisCommands } from "./redis-commands.ts";
+import { CommanderError, type Command } from "commander";
 import { registerRoleCommands } from "./role-commands.ts";
 import type { ConfigCatalog } from "./role-environment-help.ts";
-import { registerSchemaCommands } from "./schema-commands.ts";
-import { registerSimulateCommands } from "./simulate-commands.ts";
+import { rootProgram } from "./root-program.ts";
 
 /** The first arguments that run a long-running role (cli/role-commands.ts). */
 const ROLE_COMMANDS = ["api", "relay", "worker"];
 
 /**
- * `catalog` (the config schemas) and `argv` feed the roles' --help; without them the help omits the variables.
- * `scope: "roles"` registers the role commands alone: a role's process (a pod, a scale from zero) skips building the
- * ~40 tool commands it never runs, a few ms of its start-to-ready.
+ * The command line of a role's process (a pod, a scale from zero): the role commands alone, as the whole CLI has them.
+ * It skips loading the tools' modules and building their ~40 commands, a few ms of every role's start-to-ready.
  */
-export function buildProgram(
-  catalog?: ConfigCatalog,
-  argv: readonly string[] = [],
-  scope: "all" | "roles" = "all",
-): Command {
-  const program = new Command("eventfleet")
-    .description(
-      "eventfleet: an event-driven worker fleet: orders on AWS SNS/SQS, device telemetry on Azure Event Hubs and Cosmos DB",
-    )
-    .version(version, "-V, --version")
-    .showHelpAfterError("(add --help for usage)")
-    .configureHelp({ sortSubcommands: false })
-    // Usage errors exit 2 (like bad configuration); subcommands inherit this from the root.
-    .exitOverride();
-
+export function buildRoleProgram(catalog?: ConfigCatalog, argv: readonly string[] = []): Command {
+  const program = rootProgram();
   registerRoleCommands(program, catalog, argv);
-  if (scope === "roles") return program;
-
-  registerInfraCommands(program);
-
-  registerDlqCommands(program);
-
-  registerDeadletterCommands(program);
-
-  registerRedisCommands(program);
-
-  registerSimulateCommands(program);
-
-  registerDevCommands(program);
-
-  registerEventHubsEmulatorCommand(
-    program.command("emulator").description("local emulators of cloud services"),
-  );
-
-  registerSchemaCommands(program);
   return program;
 }
 
@@ -69,7 +28,9 @@ export async function main(argv: string[]): Promise<void> {
   const role = ROLE_COMMANDS.includes(args[0] ?? "");
   const roleHelp = role && args.some((arg) => arg === "--help" || arg === "-h");
   const catalog = roleHelp ? (await import("./config-catalog.ts")).CONFIG_CATALOG : undefined;
-  const program = buildProgram(catalog, argv, role ? "roles" : "all");
+  const program = role
+    ? buildRoleProgram(catalog, argv)
+    : (await import("./program.ts")).buildProgram(catalog, argv);
   try {
     await program.parseAsync(argv);
   } catch (error) {
