@@ -70,6 +70,14 @@ void describe("the bundled CLI (dist/eventfleet.js, what the image runs)", () =>
     assert.ok(accepted.length >= 10, `${accepted.length} chunks from the cache:\n${lines.join("\n")}`);
   });
 
+  void test("ioredis defines its command methods on a dictionary-mode prototype (not quadratically)", () => {
+    const chunks = readdirSync(outdir).filter((name) => name.endsWith(".js"));
+    const patched = chunks.filter((name) =>
+      readFileSync(join(outdir, name), "utf8").includes("delete Commander.prototype.__dictionaryModeA"),
+    );
+    assert.equal(patched.length, 1, `chunks with ioredis' patched Commander: ${patched.join(", ")}`);
+  });
+
   void test("iconv-lite's code tables are files beside the chunks, where the chunks require them from", () => {
     const chunks = readdirSync(outdir).filter((name) => name.endsWith(".js"));
     const required = chunks.flatMap((name) =>
