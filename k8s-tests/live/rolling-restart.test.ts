@@ -45,7 +45,11 @@ async function apiEndpoints(discovery: k8s.DiscoveryV1Api): Promise<string[]> {
     .map((ip) => `http://${ip}:8080`);
 }
 
-/** A request to one of the API's ready endpoints, retried (same body, same Idempotency-Key) until it succeeds. */
+/**
+ * A request to one of the API's ready endpoints, retried (same body, same Idempotency-Key) until it succeeds. A 429
+ * (the API limits each client address, and this test is one address polling hundreds of orders) is asked again after
+ * the Retry-After the API names, as a client would.
+ */
 async function callApi(
   discovery: k8s.DiscoveryV1Api,
   path: string,
@@ -60,6 +64,13 @@ async function callApi(
     if (base) {
       try {
         const response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+        if (response.status === 429) {
+          last = `429 ${await response.text()}`;
+          const retryAfterSeconds = Number(response.headers.get("retry-after") ?? "1");
+          if (Date.now() > deadline) throw new Error(`${init.method ?? "GET"} ${path}: ${last}`);
+          await delay(Math.min(Math.max(retryAfterSeconds, 0.1), 5) * 1000);
+          continue;
+        }
         if (response.status < 500) return response;
         last = `${response.status} ${await response.text()}`;
       } catch (error) {
@@ -229,15 +240,21 @@ test(
     }
 
     // Lost nothing: every accepted order SHIPPED. Doubled nothing: stock down by exactly that many, none held.
+    // An order seen SHIPPED is not asked again: each round asks only for those still on their way.
+    const shipped = new Set<string>();
     await waitFor(
       async () => {
         for (const id of orders) {
-          const order = (await (await callApi(discovery, `/v1/orders/${id}`)).json()) as { status?: string };
+          if (shipped.has(id)) continue;
+          const response = await callApi(discovery, `/v1/orders/${id}`);
+          assert.equal(response.status, 200, `GET /v1/orders/${id}: ${response.status}`);
+          const order = (await response.json()) as { status?: string };
           assert.ok(
             order.status !== "REJECTED" && order.status !== "CANCELLED",
             `order ${id} ${order.status}`,
           );
           if (order.status !== "SHIPPED") return false;
+          shipped.add(id);
         }
         return true;
       },
