@@ -23,6 +23,18 @@ describe("cachedCheck", () => {
     await probe; // resolves: ready on the first probe
   });
 
+  test("prime() starts the first check before any probe, once; the first probe then answers from it", async () => {
+    const dependency = controlled();
+    const readiness = cachedCheck("dep", dependency.check, { firstWaitMs: 0 });
+    readiness.prime();
+    readiness.prime();
+    assert.equal(dependency.calls.length, 1, "one check started by prime, not two");
+    dependency.calls[0]!.resolve();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await readiness.check(); // passes at once (firstWaitMs 0): the primed result is there
+    assert.equal(dependency.calls.length, 1, "the probe asked no second time");
+  });
+
   test("the first probe gives up after firstWaitMs and says the check is still running", async () => {
     const dependency = controlled();
     const readiness = cachedCheck("dep", dependency.check, { firstWaitMs: 20 });

@@ -18,12 +18,21 @@ export interface CachedCheckOptions {
 
 type Result = { ok: true; at: number } | { ok: false; at: number; error: string };
 
+/** A cached check, which a role can also start before the first probe asks (`prime`). */
+export interface CachedReadinessCheck extends ReadinessCheck {
+  /**
+   * Starts the first check now (once): its round trips then overlap the rest of the role's start, and the first
+   * probe finds the result, or the check already on its way.
+   */
+  prime(): void;
+}
+
 /** Wraps `check` (a dependency call) so that /readyz reads the last result and never waits on the dependency. */
 export function cachedCheck(
   name: string,
   check: () => Promise<void>,
   options: CachedCheckOptions = {},
-): ReadinessCheck {
+): CachedReadinessCheck {
   const refreshMs = options.refreshMs ?? 5000;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const firstWaitMs = options.firstWaitMs ?? 1500;
@@ -55,6 +64,9 @@ export function cachedCheck(
 
   return {
     name,
+    prime: () => {
+      if (!running && !last) refresh();
+    },
     check: async () => {
       const now = Date.now();
       if (!running && (!last || now - last.at >= refreshMs)) refresh();

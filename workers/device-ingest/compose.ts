@@ -133,6 +133,19 @@ export function composeDeviceIngest(
   const memoryLimitBytes = options.memoryLimitBytes ?? containerMemoryLimit();
 
   // Dependency checks answer from their last result (cached-check.ts): a slow Cosmos must not time the probe out.
+  // start() primes them: their first round trips overlap the subscription instead of following the first probe.
+  const dependencyChecks = [
+    cachedCheck("cosmos", async () => {
+      await database.container("telemetry").read({ abortSignal: AbortSignal.timeout(10_000) });
+    }),
+    cachedCheck("deadletter-queue", async () => {
+      await queue.getProperties({ abortSignal: AbortSignal.timeout(10_000) });
+    }),
+    cachedCheck("checkpoint-store", async () => {
+      if (!(await checkpoints.exists({ abortSignal: AbortSignal.timeout(10_000) })))
+        throw new Error(`blob container ${checkpoints.containerName} is missing`);
+    }),
+  ];
   const checks: ReadinessCheck[] = [
     {
       name: "subscribed",
@@ -167,16 +180,7 @@ export function composeDeviceIngest(
       },
       { refreshMs: 2000 },
     ),
-    cachedCheck("cosmos", async () => {
-      await database.container("telemetry").read({ abortSignal: AbortSignal.timeout(10_000) });
-    }),
-    cachedCheck("deadletter-queue", async () => {
-      await queue.getProperties({ abortSignal: AbortSignal.timeout(10_000) });
-    }),
-    cachedCheck("checkpoint-store", async () => {
-      if (!(await checkpoints.exists({ abortSignal: AbortSignal.timeout(10_000) })))
-        throw new Error(`blob container ${checkpoints.containerName} is missing`);
-    }),
+    ...dependencyChecks,
   ];
   const ownershipStore = new BlobCheckpointStore(checkpoints);
   const listOwnership = () =>
@@ -244,6 +248,7 @@ export function composeDeviceIngest(
     ownerId,
     readinessChecks: () => checks,
     start() {
+      for (const check of dependencyChecks) check.prime();
       void refreshDepth();
       depthTimer = setInterval(() => void refreshDepth(), options.queueDepthCacheMs);
       depthTimer.unref();
