@@ -192,7 +192,9 @@ export async function run(progress: (line: string) => void = () => undefined): P
         "Main-thread CPU to ready (/proc schedstat) is what the start costs the process itself, and varies less " +
         "than wall time when other work shares the cores. Idle memory is read after " +
         `${IDLE_MS / 1000} s idle; private = RssAnon (RSS less the file pages of node's binary and libraries, ` +
-        "which every process of the image on a node shares). The roles run against local emulators over plain " +
+        "which every process of the image on a node shares). RSS moves by up to ~6 MiB between runs with the page " +
+        "cache (the kernel maps cached neighbours of the file pages a process touches), private does not. " +
+        "The roles run against local emulators over plain " +
         "HTTP: against AWS and Azure (TLS) each also loads Node's TLS stack (about 5 MiB RSS).",
       "",
       "| role | build | spawn → /readyz 200 | × baseline | main-thread CPU to ready | × baseline | idle RSS | × baseline | private | × baseline |",
