@@ -152,8 +152,11 @@ export function orderHandlers(options: OrderHandlerOptions): {
         }),
     )
       .then((written) => {
-        if (written.outcome === "replay") markReplayedOrder(outbox, storedAnswer(written.response).body.id);
-        return written;
+        if (written.outcome !== "replay") return written;
+        // Read once: it names the order in the spans (before the outbox span ends) and is the answer sent below.
+        const stored = storedAnswer(written.response);
+        markReplayedOrder(outbox, stored.body.id);
+        return { ...written, stored };
       })
       .finally(() => outbox?.span.end());
     if (result.outcome === "conflict") {
@@ -165,7 +168,7 @@ export function orderHandlers(options: OrderHandlerOptions): {
       });
     }
     if (result.outcome === "replay") {
-      const stored = storedAnswer(result.response);
+      const { stored } = result;
       response.setHeader("Idempotent-Replayed", "true");
       response.status(202).location(stored.location).json(stored.body);
       return;
