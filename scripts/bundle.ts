@@ -46,10 +46,11 @@ function sourceLocation(outdir: string): Plugin {
  * a built-in makes Node build its ES module facade, which reads every export, lazy ones included: `import ... from
  * "node:http"` thereby loads Node's internal undici for http's WebSocket getter (~40 ms of a role's start, and its
  * memory), though no role uses it.
- * A static import becomes CommonJS interop, which reads an export when code uses it (a one-line module per importer). A dynamic import gets a module
- * of its own (a chunk) whose named exports are the built-in's plain values, read once (the OTLP exporter's
- * `const { Agent } = await import("http")`, the AWS SDK's IMDS credentials' `const { request } = await
- * import("node:http")`); lazy getters (http's WebSocket, CloseEvent, MessageEvent) are left out of those.
+ * A static import becomes CommonJS interop, which reads an export when code uses it (a one-line module per
+ * importer). A dynamic import gets a module of its own (a chunk) whose named exports are the built-in's plain values,
+ * read once (the OTLP exporter's `const { Agent } = await import("http")`, the AWS SDK's IMDS credentials'
+ * `const { request } = await import("node:http")`); lazy getters (http's WebSocket, CloseEvent, MessageEvent) are
+ * left out of those.
  */
 function builtinsByRequire(): Plugin {
   return {
@@ -116,6 +117,27 @@ function zodEnglishOnly(): Plugin {
   };
 }
 
+/**
+ * A plugin that loads the package files `filter` matches through `rewrite` (the file's text and path → the text to
+ * bundle instead; unchanged text is bundled as it is).
+ */
+function packageFileRewrite(
+  name: string,
+  filter: RegExp,
+  rewrite: (text: string, path: string) => string,
+): Plugin {
+  return {
+    name,
+    setup(on) {
+      on.onLoad({ filter }, async (args) => ({
+        contents: rewrite(await readFile(args.path, "utf8"), args.path),
+        loader: "js",
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
 /** `typeof FormData !== "undefined" && body instanceof FormData`, as the Azure SDK's HTTP runtime writes it. */
 const FORM_DATA_CHECK = /typeof FormData !== "undefined" && (\w+) instanceof FormData/g;
 
@@ -127,28 +149,17 @@ const FORM_DATA_CHECK = /typeof FormData !== "undefined" && (\w+) instanceof For
  * then checked as before; a string, buffer or stream body never touches the global.
  */
 function formDataCheckWithoutGlobal(): Plugin {
-  return {
-    name: "form-data-check-without-global",
-    setup(on) {
-      on.onLoad(
-        { filter: /[/\\]node_modules[/\\]@typespec[/\\]ts-http-runtime[/\\].*\.js$/ },
-        async (args) => {
-          const text = await readFile(args.path, "utf8");
-          if (!text.includes("instanceof FormData")) return undefined;
-          return {
-            contents: text.replace(
-              FORM_DATA_CHECK,
-              (_, body: string) =>
-                `(${body} !== null && typeof ${body} === "object" && ${body}[Symbol.toStringTag] === "FormData" && ` +
-                `typeof FormData !== "undefined" && ${body} instanceof FormData)`,
-            ),
-            loader: "js",
-            resolveDir: dirname(args.path),
-          };
-        },
-      );
-    },
-  };
+  return packageFileRewrite(
+    "form-data-check-without-global",
+    /[/\\]node_modules[/\\]@typespec[/\\]ts-http-runtime[/\\].*\.js$/,
+    (text) =>
+      text.replace(
+        FORM_DATA_CHECK,
+        (_, body: string) =>
+          `(${body} !== null && typeof ${body} === "object" && ${body}[Symbol.toStringTag] === "FormData" && ` +
+          `typeof FormData !== "undefined" && ${body} instanceof FormData)`,
+      ),
+  );
 }
 
 /** ioredis' loop that puts a method per Redis command (and its Buffer twin) on Commander.prototype. */
@@ -161,31 +172,22 @@ const IOREDIS_COMMAND_LOOP = "commands.forEach(function (commandName) {";
  * into a dictionary; V8 makes it fast again, once, when it is first used as a prototype. The methods are the same.
  */
 function ioredisCommandsInDictionaryMode(): Plugin {
-  return {
-    name: "ioredis-commands-in-dictionary-mode",
-    setup(on) {
-      on.onLoad(
-        { filter: /[/\\]node_modules[/\\]ioredis[/\\]built[/\\]utils[/\\]Commander\.js$/ },
-        async (args) => {
-          const text = await readFile(args.path, "utf8");
-          if (!text.includes(IOREDIS_COMMAND_LOOP)) {
-            throw new Error(
-              `${args.path}: ioredis no longer defines its commands with "${IOREDIS_COMMAND_LOOP}"; ` +
-                "update ioredisCommandsInDictionaryMode in scripts/bundle.ts to the new version",
-            );
-          }
-          const normalize =
-            "Commander.prototype.__dictionaryModeA = 0; Commander.prototype.__dictionaryModeB = 0; " +
-            "delete Commander.prototype.__dictionaryModeA; delete Commander.prototype.__dictionaryModeB;\n";
-          return {
-            contents: text.replace(IOREDIS_COMMAND_LOOP, normalize + IOREDIS_COMMAND_LOOP),
-            loader: "js",
-            resolveDir: dirname(args.path),
-          };
-        },
-      );
+  const normalize =
+    "Commander.prototype.__dictionaryModeA = 0; Commander.prototype.__dictionaryModeB = 0; " +
+    "delete Commander.prototype.__dictionaryModeA; delete Commander.prototype.__dictionaryModeB;\n";
+  return packageFileRewrite(
+    "ioredis-commands-in-dictionary-mode",
+    /[/\\]node_modules[/\\]ioredis[/\\]built[/\\]utils[/\\]Commander\.js$/,
+    (text, path) => {
+      if (!text.includes(IOREDIS_COMMAND_LOOP)) {
+        throw new Error(
+          `${path}: ioredis no longer defines its commands with "${IOREDIS_COMMAND_LOOP}"; ` +
+            "update ioredisCommandsInDictionaryMode in scripts/bundle.ts to the new version",
+        );
+      }
+      return text.replace(IOREDIS_COMMAND_LOOP, normalize + IOREDIS_COMMAND_LOOP);
     },
-  };
+  );
 }
 
 /** Relative to the bundle's directory: iconv-lite's double-byte code tables, as files beside the chunks. */
