@@ -155,18 +155,24 @@ async function rolledOut(apps: k8s.AppsV1Api): Promise<void> {
   );
 }
 
-/** `kubectl rollout restart` of every Deployment with replicas, then waits until each has rolled out. */
+/**
+ * `kubectl rollout restart` of every Deployment with replicas, then waits until each has rolled out. As kubectl, a
+ * strategic-merge patch of the pod template's annotation: a replace of the listed object would be refused (409
+ * Conflict) whenever the deployment controller wrote the Deployment's status since the list, as it does while pods
+ * become ready.
+ */
 async function rolloutRestartAll(apps: k8s.AppsV1Api): Promise<string[]> {
   const restartedAt = new Date().toISOString();
   const names: string[] = [];
+  const patch = {
+    spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": restartedAt } } } },
+  };
   for (const deployment of (await apps.listNamespacedDeployment({ namespace })).items) {
     if ((deployment.spec?.replicas ?? 1) === 0) continue;
-    const template = deployment.spec!.template;
-    template.metadata = {
-      ...template.metadata,
-      annotations: { ...template.metadata?.annotations, "kubectl.kubernetes.io/restartedAt": restartedAt },
-    };
-    await apps.replaceNamespacedDeployment({ name: deployment.metadata!.name!, namespace, body: deployment });
+    await apps.patchNamespacedDeployment(
+      { name: deployment.metadata!.name!, namespace, body: patch },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+    );
     names.push(deployment.metadata!.name!);
   }
   await rolledOut(apps);
@@ -277,10 +283,12 @@ test(
   async () => {
     const { apps } = clients();
     const name = `${RELEASE}-eventfleet-device-ingest`;
+    // A patch, as `kubectl scale`: a read-then-replace is refused (409) when the controller writes status in between.
     const scale = async (replicas: number) => {
-      const deployment = await apps.readNamespacedDeployment({ name, namespace });
-      deployment.spec!.replicas = replicas;
-      await apps.replaceNamespacedDeployment({ name, namespace, body: deployment });
+      await apps.patchNamespacedDeployment(
+        { name, namespace, body: { spec: { replicas } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
       await rolledOut(apps);
     };
     await rolledOut(apps);
